@@ -61,6 +61,7 @@ class ImageRequest:
     label: str = ""
     # The colour and season the image is for: the offline preview draws them; not sent to APIs.
     colour: str = ""
+    colour_rgb: tuple[int, int, int] | None = None
     season: str = ""
 
 

@@ -1,0 +1,260 @@
+"""Making the images: bounded async fan-out over jobs, storing each image as it arrives.
+
+One ``ImageMaker`` serves a whole run: its slots (requests in flight) are shared by every chunk
+of jobs the flow hands it, so chunks overlap and the provider never idles between them. A job
+that depends on another (a colour edited from a base image) waits for its base without holding a
+slot, so other products keep the provider busy meanwhile. Uploads happen outside the provider's
+slots, bounded separately, so a slow store does not eat request capacity and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import quote
+
+from catalog_imagegen.image_files import InvalidImage, check_image
+from catalog_imagegen.jobs import Job
+from catalog_imagegen.manifest import IMMUTABLE, ManifestEntry
+from catalog_imagegen.providers.base import (
+    CONTENT_TYPES,
+    GeneratedImage,
+    ImageProvider,
+    ImageRequest,
+    JobFailed,
+    ProviderResult,
+    RunHalted,
+)
+from catalog_imagegen.sources import SourceImageError, SourceLoader
+from catalog_imagegen.stores.base import ObjectStore, StoreAccessDenied, StoreError
+
+Status = Literal["generated", "skipped", "failed", "not_dispatched"]
+
+
+@dataclass(slots=True)
+class JobOutcome:
+    job: Job
+    status: Status
+    reason: str = ""
+    attempts: int = 0
+    entry: ManifestEntry | None = None
+    usage: dict[str, int] | None = None
+
+
+class RunControl:
+    """Whether the run may dispatch another job: spend limits, and a stop after a fatal error."""
+
+    def __init__(self, *, max_images: int | None = None) -> None:
+        self.max_images = max_images
+        self.dispatched_images = 0
+        self.stop_reason: str | None = None
+
+    def halt(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def claim(self, job: Job) -> str | None:
+        """Reserve budget for ``job``; the reason it may not be dispatched, or ``None``."""
+        if self.stop_reason:
+            return self.stop_reason
+        images = job.settings.n
+        if self.max_images is not None and self.dispatched_images + images > self.max_images:
+            return f"--max-images {self.max_images} reached"
+        self.dispatched_images += images
+        return None
+
+
+OnOutcome = Callable[[JobOutcome], None]
+
+
+class ImageMaker:
+    def __init__(
+        self,
+        provider: ImageProvider,
+        store: ObjectStore,
+        sources: SourceLoader,
+        *,
+        run_id: str,
+        concurrency: int,
+        control: RunControl,
+        on_outcome: OnOutcome | None = None,
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.sources = sources
+        self.run_id = run_id
+        self.control = control
+        self._on_outcome = on_outcome
+        self._slots = asyncio.Semaphore(concurrency)
+        self._uploads = asyncio.Semaphore(max(4, concurrency))
+        self._finished: dict[str, asyncio.Future[JobOutcome]] = {}
+
+    async def make(self, jobs: Sequence[Job]) -> list[JobOutcome]:
+        loop = asyncio.get_running_loop()
+        for job in jobs:
+            self._finished.setdefault(job.key, loop.create_future())
+        return list(await asyncio.gather(*(self._make_one(job) for job in jobs)))
+
+    async def _make_one(self, job: Job) -> JobOutcome:
+        try:
+            outcome = await self._attempt(job)
+        except Exception as error:  # a bug must fail one job, never the run's bookkeeping
+            outcome = JobOutcome(job, "failed", f"internal error: {type(error).__name__}: {error}")
+        future = self._finished.pop(job.key, None)
+        if future is not None and not future.done():
+            future.set_result(outcome)
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        return outcome
+
+    async def _attempt(self, job: Job) -> JobOutcome:
+        if job.depends_on is not None:
+            base = self._finished.get(job.depends_on)
+            if base is not None:
+                base_outcome = await base
+                if base_outcome.status != "generated":
+                    return JobOutcome(job, "failed", f"base image failed: {base_outcome.reason}")
+        async with self._slots:
+            refusal = self.control.claim(job)
+            if refusal:
+                return JobOutcome(job, "not_dispatched", refusal)
+            try:
+                request = await self.request_for(job)
+                result = await self.provider.create_images(request)
+            except SourceImageError as error:
+                return JobOutcome(job, "failed", str(error))
+            except RunHalted as error:
+                self.control.halt(error.reason)
+                return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
+            except JobFailed as error:
+                return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
+        async with self._uploads:
+            return await asyncio.to_thread(self._store_result, job, result)
+
+    async def request_for(self, job: Job) -> ImageRequest:
+        images = ()
+        if job.mode == "edit" and job.source_image:
+            images = (await self.sources.load(job.source_image),)
+        return ImageRequest(
+            prompt=job.prompt,
+            settings=job.settings,
+            mode=job.mode,
+            images=images,
+            label=job.label,
+            colour=job.colour.name,
+            colour_rgb=job.colour.rgb,
+            season=job.season,
+        )
+
+    def _store_result(self, job: Job, result: ProviderResult) -> JobOutcome:
+        attempts = result.attempts
+        usage = dict(result.usage)
+        if not result.images:
+            return JobOutcome(job, "failed", "provider returned no image", attempts, usage=usage)
+        try:
+            sizes = [check_image(image.data, job.settings.output_format) for image in result.images]
+            keys = [_image_key(job, index) for index in range(len(result.images))]
+            # Alternates first, the primary last: the primary's presence means the job is done.
+            for index in reversed(range(len(result.images))):
+                self._put_image(job, keys[index], result.images[index], sizes[index])
+        except InvalidImage as error:
+            return JobOutcome(job, "failed", f"provider returned {error}", attempts, usage=usage)
+        except StoreAccessDenied as error:
+            self.control.halt(str(error))
+            return JobOutcome(job, "failed", str(error), attempts, usage=usage)
+        except StoreError as error:
+            return JobOutcome(job, "failed", f"upload failed: {error}", attempts, usage=usage)
+        primary = result.images[0]
+        entry = entry_for(
+            job,
+            storage_key=keys[0],
+            url=self.store.url_for(keys[0]),
+            data=primary.data,
+            width=sizes[0][0],
+            height=sizes[0][1],
+            created_at=now_iso(),
+            run_id=self.run_id,
+            model=self.provider.model,
+            alternates=tuple(keys[1:]),
+        )
+        return JobOutcome(job, "generated", attempts=attempts, entry=entry, usage=usage)
+
+    def _put_image(self, job: Job, key: str, image: GeneratedImage, size: tuple[int, int]) -> None:
+        self.store.put(
+            key,
+            image.data,
+            content_type=CONTENT_TYPES[image.format],
+            cache_control=IMMUTABLE,
+            metadata=object_metadata(job, self.provider.model, size, image.data),
+        )
+
+
+def _image_key(job: Job, index: int) -> str:
+    if index == 0:
+        return job.storage_key
+    stem, _, ext = job.storage_key.rpartition(".")
+    return f"{stem}-{index + 1}.{ext}"
+
+
+def object_metadata(job: Job, model: str, size: tuple[int, int], data: bytes) -> dict[str, str]:
+    """What an object says about itself (S3 user metadata): ASCII only, so non-ASCII is quoted."""
+    values = {
+        "sku": job.sku,
+        "colour": job.colour.name,
+        "season": job.season,
+        "template": job.template,
+        "template-version": job.template_version,
+        "model": model,
+        "prompt-sha256": hashlib.sha256(job.prompt.encode()).hexdigest(),
+        "job-key": job.key,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "width": str(size[0]),
+        "height": str(size[1]),
+    }
+    return {name: quote(value, safe=" /#+=:,.-_@") for name, value in values.items()}
+
+
+def entry_for(
+    job: Job,
+    *,
+    storage_key: str,
+    url: str,
+    data: bytes,
+    width: int,
+    height: int,
+    created_at: str,
+    run_id: str,
+    model: str,
+    alternates: tuple[str, ...] = (),
+) -> ManifestEntry:
+    return ManifestEntry(
+        sku=job.sku,
+        colour=job.colour.name,
+        colour_key=job.colour.key,
+        season=job.season,
+        template=job.template,
+        template_version=job.template_version,
+        key=job.key,
+        storage_key=storage_key,
+        url=url,
+        sha256=hashlib.sha256(data).hexdigest(),
+        bytes=len(data),
+        width=width,
+        height=height,
+        format=job.settings.output_format,
+        model=model,
+        prompt=job.prompt,
+        created_at=created_at,
+        run_id=run_id,
+        variant_skus=job.colour.variant_skus,
+        base=job.depends_on,
+        alternates=alternates,
+    )
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,74 @@
+"""A job: one image to make, with everything that decides what the image looks like."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from catalog_imagegen.catalog.model import Colour
+from catalog_imagegen.providers.base import ImageSettings, Mode
+
+IMAGES_PREFIX = "images/"
+_UNSAFE_SEGMENT = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    key: str  # content address: same inputs, same key, on any machine
+    sku: str
+    title: str
+    colour: Colour
+    season: str
+    template: str
+    template_version: str
+    prompt: str
+    mode: Mode
+    settings: ImageSettings
+    model: str
+    row: int
+    source_image: str | None = None
+    # The key of the job whose image this one edits (``chain`` variants), if any.
+    depends_on: str | None = None
+
+    @property
+    def storage_key(self) -> str:
+        return storage_key_for(self, self.key)
+
+    @property
+    def label(self) -> str:
+        return f"{self.sku} / {self.colour.name} / {self.season} / {self.template}"
+
+    @property
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(self.prompt.encode()).hexdigest()[:16]
+
+
+def storage_key_for(job: Job, key: str) -> str:
+    return (
+        f"{IMAGES_PREFIX}{safe_segment(job.sku)}/{job.template}/{job.season}/"
+        f"{job.colour.key}/{key}.{job.settings.output_format}"
+    )
+
+
+def key_from_storage_key(storage_key: str) -> str:
+    """The job key inside a storage key (its file name without extension)."""
+    return storage_key.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def safe_segment(value: str) -> str:
+    """A path segment that cannot escape its folder: ``../etc/x`` -> ``etc_x``."""
+    cleaned = _UNSAFE_SEGMENT.sub("_", value).strip("._")
+    return cleaned[:120] or "_"
+
+
+def derive_key(*parts: object) -> str:
+    canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=False, default=_plain)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, ImageSettings):
+        return [getattr(value, name) for name in value.__dataclass_fields__]
+    raise TypeError(f"cannot key {type(value).__name__}")

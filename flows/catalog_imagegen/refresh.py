@@ -1,0 +1,240 @@
+"""The ``catalog_refresh`` Prefect flow: catalog in, images and a storefront manifest out.
+
+The flow reads like its sentence: read and plan the catalog, skip what is already stored, make the
+rest in chunks, publish the manifest and reports. Jobs fan out inside coarse chunk tasks (a Prefect
+task per image costs ~10 ms and overloads SQLite past ~2,000 task runs); the chunk tasks overlap,
+sharing one ``ImageMaker`` whose slots bound the requests in flight across the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, Failed, State
+
+from catalog_imagegen.catalog.model import CatalogError
+from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
+from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
+from catalog_imagegen.jobs import Job
+from catalog_imagegen.manifest import load_latest
+from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
+from catalog_imagegen.settings import Settings, settings_from_env
+from catalog_imagegen.sources import SourceLoader
+from catalog_imagegen.steps import (
+    DoneSplit,
+    PreparedRun,
+    RunSummary,
+    chunk_jobs,
+    finish_run,
+    prepare_run,
+    recover_entry,
+    split_done,
+)
+
+CHUNKS_IN_FLIGHT = 3
+
+
+class JobBatch:
+    """A chunk of jobs handed to a task. A plain class, so Prefect does not walk every job."""
+
+    def __init__(self, number: int, jobs: Sequence[Job]) -> None:
+        self.number = number
+        self.jobs = jobs
+
+    def __repr__(self) -> str:
+        return f"JobBatch({self.number}, {len(self.jobs)} jobs)"
+
+
+@task(cache_policy=NO_CACHE)
+def read_and_plan(
+    catalog: str, settings: Settings, seasons: Sequence[str], templates: Sequence[str], strict: bool
+) -> PreparedRun:
+    return prepare_run(
+        catalog,
+        load_templates(settings.templates_dir),
+        load_seasons(settings.templates_dir),
+        model=settings.model,
+        season_names=seasons,
+        template_names=templates,
+        strict=strict,
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def find_done(
+    jobs: JobBatch, resources: Resources, run_id: str
+) -> tuple[DoneSplit, list[JobOutcome]]:
+    """Split off the jobs whose images are stored already; they are reported as skipped."""
+    latest = load_latest(resources.store)
+    split = split_done(jobs.jobs, resources.store, latest)
+    skipped = [
+        JobOutcome(
+            job,
+            "skipped",
+            entry=split.known.get(job.key) or recover_entry(job, resources.store, run_id),
+        )
+        for job in split.done
+    ]
+    return split, skipped
+
+
+@task(cache_policy=NO_CACHE, task_run_name="make-images-{batch.number}")
+async def make_images(batch: JobBatch, maker: ImageMaker) -> list[JobOutcome]:
+    return await maker.make(batch.jobs)
+
+
+@task(cache_policy=NO_CACHE)
+def publish_results(
+    resources: Resources,
+    summary: RunSummary,
+    outcomes: list[JobOutcome],
+    prepared: PreparedRun,
+    started_at: str,
+) -> RunSummary:
+    finish_run(
+        resources.store,
+        summary,
+        outcomes,
+        prepared.rejects,
+        started_at=started_at,
+        provider=resources.provider.name,
+        model=resources.provider.model,
+    )
+    return summary
+
+
+@flow(name="catalog_refresh", validate_parameters=False)
+async def catalog_refresh(
+    catalog: str,
+    output: str | None = None,
+    seasons: list[str] | None = None,
+    templates: list[str] | None = None,
+    concurrency: int | None = None,
+    rpm: int | None = None,
+    max_images: int | None = None,
+    model: str | None = None,
+    strict: bool = False,
+    progress: bool = True,
+) -> State[Any]:
+    """Make every image a catalog needs that the store does not hold yet, and publish them."""
+    logger = get_run_logger()
+    settings = settings_from_env().with_overrides(
+        output=output,
+        concurrency=concurrency,
+        rpm=rpm,
+        max_images=max_images,
+        model=model,
+        progress=progress,
+    )
+    started_at = now_iso()
+    run_id = new_run_id()
+    try:
+        prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict)
+    except (CatalogError, TemplateError) as error:
+        logger.error(str(error))
+        return Failed(message=str(error))
+    for reject in prepared.rejects:
+        logger.warning(reject.describe())
+    resources = build_resources(settings, load_seasons(settings.templates_dir))
+    if resources.provider.is_preview:
+        logger.warning(PREVIEW_NOTICE)
+    split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
+    logger.info(
+        "%d images planned: %d already stored, %d to make",
+        len(prepared.jobs),
+        len(split.done),
+        len(split.todo),
+    )
+    made, stop_reason = await make_all(split.todo, resources, settings, run_id, catalog)
+    summary = RunSummary(
+        run_id=run_id,
+        catalog=catalog,
+        output=resources.store.describe(),
+        preview=resources.provider.is_preview,
+        stop_reason=stop_reason,
+    )
+    publish_results(resources, summary, skipped + made, prepared, started_at)
+    await resources.provider.aclose()
+    await create_table_artifact(
+        key="catalog-refresh-summary",
+        table=[{k: v for k, v in summary.as_dict().items() if not isinstance(v, list)}],
+        description=f"catalog_refresh {run_id}: {summary.generated} generated, "
+        f"{summary.skipped} skipped, {summary.failed} failed, {summary.rejected_rows} rows rejected",
+    )  # type: ignore[misc]
+    if not summary.ok:
+        return Failed(message=failure_message(summary), data=summary)
+    return Completed(
+        message=f"{summary.generated} generated, {summary.skipped} skipped", data=summary
+    )
+
+
+async def make_all(
+    jobs: list[Job], resources: Resources, settings: Settings, run_id: str, catalog: str
+) -> tuple[list[JobOutcome], str | None]:
+    control = RunControl(max_images=settings.max_images)
+    progress = resources.progress
+    progress.start(len(jobs), 0)
+    loader = SourceLoader(Path(catalog).resolve().parent)
+    maker = ImageMaker(
+        resources.provider,
+        resources.store,
+        loader,
+        run_id=run_id,
+        concurrency=settings.concurrency,
+        control=control,
+        on_outcome=progress.advance,
+    )
+    chunk_size = max(settings.chunk_size, settings.concurrency * 4)
+    outcomes: list[JobOutcome] = []
+    artifact = await create_progress_artifact(progress=0.0, key=None, description="images made")  # type: ignore[misc]
+    pending: set[asyncio.Task[list[JobOutcome]]] = set()
+    for number, chunk in enumerate(chunk_jobs(jobs, chunk_size), start=1):
+        pending.add(asyncio.ensure_future(make_images(JobBatch(number, chunk), maker)))
+        if len(pending) >= CHUNKS_IN_FLIGHT:
+            pending = await _collect(pending, outcomes, artifact, len(jobs))
+    while pending:
+        pending = await _collect(pending, outcomes, artifact, len(jobs))
+    await loader.aclose()
+    progress.finish()
+    return outcomes, control.stop_reason
+
+
+async def _collect(
+    pending: set[asyncio.Task[list[JobOutcome]]],
+    outcomes: list[JobOutcome],
+    artifact: UUID,
+    total: int,
+) -> set[asyncio.Task[list[JobOutcome]]]:
+    done, still = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    for finished in done:
+        outcomes.extend(finished.result())
+    await update_progress_artifact(artifact, progress=100.0 * len(outcomes) / max(total, 1))  # type: ignore[misc]
+    return still
+
+
+def failure_message(summary: RunSummary) -> str:
+    parts = []
+    if summary.stop_reason:
+        parts.append(f"run stopped: {summary.stop_reason}")
+    if summary.failed:
+        parts.append(f"{summary.failed} of {summary.planned} images failed")
+    if summary.not_dispatched:
+        parts.append(f"{summary.not_dispatched} not dispatched")
+    return "; ".join(parts)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)

@@ -1,0 +1,103 @@
+"""Settings: environment variables (the ecosystem's own names first), then command-line flags.
+
+- ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``: the image API, as the OpenAI SDK names them. No key
+  means offline preview images.
+- ``AWS_*`` (profile, region, credentials, ``AWS_ENDPOINT_URL_S3``): read by boto3 itself.
+- ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder, ...).
+
+Secrets are held in ``Secret``, whose ``repr`` and ``str`` never show the value, so a settings
+object can be logged, put in an exception or a Prefect parameter without leaking the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CATALOG_IMAGEGEN_"
+PROVIDER_PRESETS = {
+    "openai": "https://api.openai.com/v1",
+    "wisgate": "https://api.wisgate.ai/v1",
+}
+DEFAULT_MODEL = "gpt-image-2"
+
+
+class Secret:
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    output: str = "output"
+    templates_dir: Path = field(default_factory=lambda: default_templates_dir())
+    model: str = DEFAULT_MODEL
+    api_key: Secret | None = field(default=None, repr=False)
+    base_url: str = PROVIDER_PRESETS["openai"]
+    concurrency: int = 8
+    rpm: int | None = None
+    chunk_size: int = 500
+    public_base_url: str | None = None
+    max_images: int | None = None
+    progress: bool = True
+
+    @property
+    def uses_real_provider(self) -> bool:
+        return bool(self.api_key)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Flags win over the environment; ``None`` means the flag was not given."""
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None and k in known})
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if key := env.get("OPENAI_API_KEY"):
+        values["api_key"] = Secret(key)
+    preset = env.get(f"{ENV_PREFIX}PROVIDER", "").lower()
+    if preset and preset not in PROVIDER_PRESETS:
+        raise ValueError(f"{ENV_PREFIX}PROVIDER must be one of {', '.join(PROVIDER_PRESETS)}")
+    if base := env.get("OPENAI_BASE_URL") or PROVIDER_PRESETS.get(preset):
+        values["base_url"] = base.rstrip("/")
+    for name, convert in (
+        ("output", str),
+        ("model", str),
+        ("concurrency", int),
+        ("rpm", int),
+        ("chunk_size", int),
+        ("public_base_url", str),
+        ("templates_dir", Path),
+    ):
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw:
+            try:
+                values[name] = convert(raw)
+            except ValueError:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not valid") from None
+    return Settings(**values)
+
+
+def default_templates_dir() -> Path:
+    """The checkout's ``templates/`` folder, else the copy bundled into an installed wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "templates"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "bundled_templates"

@@ -1,0 +1,272 @@
+"""The steps of a catalog run as plain functions, so each is testable without Prefect.
+
+read -> plan -> split off what is already done -> make the rest (``execution``) -> publish.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from catalog_imagegen.catalog.model import CatalogRead, Reject
+from catalog_imagegen.catalog.reading import read_catalog
+from catalog_imagegen.execution import JobOutcome, entry_for, now_iso
+from catalog_imagegen.image_files import InvalidImage, inspect_image
+from catalog_imagegen.jobs import IMAGES_PREFIX, Job
+from catalog_imagegen.manifest import (
+    JSON_TYPE,
+    RUNS_PREFIX,
+    SCHEMA_VERSION,
+    LatestManifest,
+    ManifestEntry,
+    Published,
+    load_latest,
+    nest,
+    publish,
+    write_run_manifest,
+)
+from catalog_imagegen.planning import PlanOptions, plan_jobs
+from catalog_imagegen.prompt_templates import PromptTemplate, Season
+from catalog_imagegen.reports import images_csv, rejects_csv
+from catalog_imagegen.sources import SourceLoader
+from catalog_imagegen.stores.base import ObjectStore
+
+
+@dataclass(slots=True)
+class PreparedRun:
+    catalog: CatalogRead
+    jobs: list[Job]
+    rejects: list[Reject]
+
+
+def prepare_run(
+    catalog_path: str,
+    templates: dict[str, PromptTemplate],
+    seasons: dict[str, Season],
+    *,
+    model: str,
+    season_names: Sequence[str] = (),
+    template_names: Sequence[str] = (),
+    strict: bool = False,
+) -> PreparedRun:
+    catalog = read_catalog(catalog_path, strict=strict)
+    loader = SourceLoader(Path(catalog_path).resolve().parent)
+    sources = [p.source_image for p in catalog.products if p.source_image] + [
+        c.source_image for p in catalog.products for c in p.colours if c.source_image
+    ]
+    options = PlanOptions(
+        model=model,
+        seasons=tuple(season_names),
+        templates=tuple(template_names),
+        source_digests=loader.local_digests(s for s in sources if s),
+    )
+    plan = plan_jobs(catalog.products, templates, seasons, options, file=Path(catalog_path).name)
+    return PreparedRun(catalog=catalog, jobs=plan.jobs, rejects=catalog.rejects + plan.rejects)
+
+
+@dataclass(slots=True)
+class DoneSplit:
+    todo: list[Job]
+    done: list[Job]
+    known: dict[str, ManifestEntry]  # entries of done jobs, by job key, where the manifest had them
+
+
+def split_done(jobs: Sequence[Job], store: ObjectStore, latest: LatestManifest) -> DoneSplit:
+    """What the store already holds, learned from one listing (never one request per job)."""
+    stored = set(store.list_keys(IMAGES_PREFIX))
+    by_key = {entry.key: entry for entry in latest.entries.values()}
+    split = DoneSplit(todo=[], done=[], known={})
+    for job in jobs:
+        if job.storage_key in stored:
+            split.done.append(job)
+            if job.key in by_key:
+                split.known[job.key] = by_key[job.key]
+        else:
+            split.todo.append(job)
+    return split
+
+
+def recover_entry(job: Job, store: ObjectStore, run_id: str) -> ManifestEntry:
+    """The manifest entry of an image stored earlier whose run never published (a crash, a kill)."""
+    info = store.head(job.storage_key)
+    meta = {k: unquote(v) for k, v in (info.metadata if info else {}).items()}
+    if info is not None and {"sha256", "width", "height"} <= meta.keys():
+        return ManifestEntry(
+            sku=job.sku,
+            colour=job.colour.name,
+            colour_key=job.colour.key,
+            season=job.season,
+            template=job.template,
+            template_version=job.template_version,
+            key=job.key,
+            storage_key=job.storage_key,
+            url=store.url_for(job.storage_key),
+            sha256=meta["sha256"],
+            bytes=info.size,
+            width=int(meta["width"]),
+            height=int(meta["height"]),
+            format=job.settings.output_format,
+            model=meta.get("model", job.model),
+            prompt=job.prompt,
+            created_at=info.last_modified.isoformat(timespec="seconds")
+            if info.last_modified
+            else now_iso(),
+            run_id=run_id,
+            variant_skus=job.colour.variant_skus,
+            base=job.depends_on,
+        )
+    stored = store.get(job.storage_key)
+    data = stored.data if stored else b""
+    try:
+        _, width, height = inspect_image(data)
+    except InvalidImage:
+        width = height = 0
+    return entry_for(
+        job,
+        storage_key=job.storage_key,
+        url=store.url_for(job.storage_key),
+        data=data,
+        width=width,
+        height=height,
+        created_at=now_iso(),
+        run_id=run_id,
+        model=job.model,
+    )
+
+
+def chunk_jobs(jobs: Sequence[Job], size: int) -> Iterator[list[Job]]:
+    """Chunks of about ``size`` jobs; a job never lands in a chunk before the job it depends on."""
+    chunk: list[Job] = []
+    for job in jobs:
+        if len(chunk) >= size and job.depends_on is None:
+            yield chunk
+            chunk = []
+        chunk.append(job)
+    if chunk:
+        yield chunk
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: str
+    catalog: str
+    output: str
+    preview: bool
+    planned: int = 0
+    generated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    not_dispatched: int = 0
+    rejected_rows: int = 0
+    stop_reason: str | None = None
+    failures: list[dict[str, str]] = field(default_factory=list)
+    rejects: list[str] = field(default_factory=list)
+    manifest: str = ""
+    run_manifest: str = ""
+    rejects_report: str = ""
+    images_report: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.not_dispatched == 0 and self.stop_reason is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def count_outcomes(outcomes: Iterable[JobOutcome]) -> Counter[str]:
+    return Counter(outcome.status for outcome in outcomes)
+
+
+def finish_run(
+    store: ObjectStore,
+    summary: RunSummary,
+    outcomes: Sequence[JobOutcome],
+    rejects: Sequence[Reject],
+    *,
+    started_at: str,
+    provider: str,
+    model: str,
+) -> Published:
+    """Write the run's manifest, ledger and reports, then move the storefront pointer."""
+    finished_at = now_iso()
+    entries = [o.entry for o in outcomes if o.entry is not None]
+    counts = count_outcomes(outcomes)
+    summary.planned = len(outcomes)
+    summary.generated = counts["generated"]
+    summary.skipped = counts["skipped"]
+    summary.failed = counts["failed"]
+    summary.not_dispatched = counts["not_dispatched"]
+    summary.rejected_rows = len({(r.file, r.row) for r in rejects if r.severity == "error"})
+    summary.failures = [
+        {"job": o.job.label, "reason": o.reason} for o in outcomes if o.status == "failed"
+    ]
+    summary.rejects = [r.describe() for r in rejects]
+    run_dir = f"{RUNS_PREFIX}{summary.run_id}"
+    summary.rejects_report = store_report(store, f"{run_dir}/rejects.csv", rejects_csv(rejects))
+    summary.images_report = store_report(store, f"{run_dir}/images.csv", images_csv(entries))
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": summary.run_id,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "catalog": summary.catalog,
+        "provider": provider,
+        "model": model,
+        "preview": summary.preview,
+        "summary": {k: v for k, v in summary.as_dict().items() if k not in ("failures", "rejects")},
+        "images": nest(entries),
+        "jobs": [ledger_row(o) for o in outcomes],
+        "rejects": [
+            {
+                "file": r.file,
+                "row": r.row,
+                "column": r.column,
+                "reason": r.reason,
+                "sku": r.sku,
+                "severity": r.severity,
+            }
+            for r in rejects
+        ],
+    }
+    summary.run_manifest = store.url_for(write_run_manifest(store, summary.run_id, document))
+    published = publish(store, summary.run_id, entries, generated_at=finished_at)
+    summary.manifest = store.url_for("manifests/latest.json")
+    return published
+
+
+def ledger_row(outcome: JobOutcome) -> dict[str, Any]:
+    job = outcome.job
+    row: dict[str, Any] = {
+        "key": job.key,
+        "sku": job.sku,
+        "colour": job.colour.key,
+        "season": job.season,
+        "template": job.template,
+        "template_version": job.template_version,
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+    }
+    if outcome.reason:
+        row["reason"] = outcome.reason
+    if outcome.usage:
+        row["usage"] = outcome.usage
+    return row
+
+
+def store_report(store: ObjectStore, key: str, data: bytes) -> str:
+    content_type = "text/csv; charset=utf-8" if key.endswith(".csv") else JSON_TYPE
+    store.put(key, data, content_type=content_type, cache_control="no-cache")
+    return store.url_for(key)
+
+
+def dump_summary(summary: RunSummary) -> str:
+    return json.dumps(summary.as_dict(), indent=2)
+
+
+__all__ = ["load_latest"]
