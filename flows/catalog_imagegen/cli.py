@@ -81,8 +81,8 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
 def run_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.refresh import catalog_refresh
 
-    state = asyncio.run(
-        catalog_refresh(
+    state: Any = asyncio.run(
+        catalog_refresh(  # type: ignore[arg-type]
             catalog=args.catalog,
             output=args.output,
             seasons=args.seasons,
@@ -94,7 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
             strict=args.strict,
             progress=not args.no_progress,
             return_state=True,
-        )  # type: ignore[call-overload]
+        )
     )
     summary = state.result(raise_on_failure=False)
     if summary is None or isinstance(summary, BaseException):

@@ -28,6 +28,7 @@ from catalog_imagegen.providers.base import (
     JobFailed,
     ProviderResult,
     RunHalted,
+    SourceImage,
 )
 from catalog_imagegen.sources import SourceImageError, SourceLoader
 from catalog_imagegen.stores.base import ObjectStore, StoreAccessDenied, StoreError
@@ -136,7 +137,7 @@ class ImageMaker:
             return await asyncio.to_thread(self._store_result, job, result)
 
     async def request_for(self, job: Job) -> ImageRequest:
-        images = ()
+        images: tuple[SourceImage, ...] = ()
         if job.mode == "edit" and job.source_image:
             images = (await self.sources.load(job.source_image),)
         return ImageRequest(

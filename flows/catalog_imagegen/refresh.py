@@ -23,7 +23,8 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Completed, Failed, State
+from prefect.client.schemas.objects import State
+from prefect.states import Completed, Failed
 
 from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
@@ -172,7 +173,8 @@ async def catalog_refresh(
         key="catalog-refresh-summary",
         table=[{k: v for k, v in summary.as_dict().items() if not isinstance(v, list)}],
         description=f"catalog_refresh {run_id}: {summary.generated} generated, "
-        f"{summary.skipped} skipped, {summary.failed} failed, {summary.rejected_rows} rows rejected",
+        f"{summary.skipped} skipped, {summary.failed} failed, "
+        f"{summary.rejected_rows} rows rejected",
     )  # type: ignore[misc]
     if not summary.ok:
         return Failed(message=failure_message(summary), data=summary)
@@ -187,7 +189,7 @@ async def make_all(
     control = RunControl(max_images=settings.max_images)
     progress = resources.progress
     progress.start(len(jobs), 0)
-    loader = SourceLoader(Path(catalog).resolve().parent)
+    loader = source_loader_for(catalog)
     maker = ImageMaker(
         resources.provider,
         resources.store,
@@ -223,6 +225,11 @@ async def _collect(
         outcomes.extend(finished.result())
     await update_progress_artifact(artifact, progress=100.0 * len(outcomes) / max(total, 1))  # type: ignore[misc]
     return still
+
+
+def source_loader_for(catalog: str) -> SourceLoader:
+    """Relative photo paths in a catalog are relative to the catalog file's folder."""
+    return SourceLoader(Path(catalog).absolute().parent)
 
 
 def failure_message(summary: RunSummary) -> str:

@@ -43,7 +43,7 @@ def split_list(cell: str) -> list[str]:
 
 
 def sku_problem(sku: str) -> str | None:
-    """Why a SKU cannot be used, or ``None``. Slashes are fine (keys escape them); traversal is not."""
+    """Why a SKU cannot be used, or ``None``. Slashes are fine (keys escape them), ``..`` not."""
     if _CONTROL.search(sku):
         return "SKU contains control characters"
     parts = re.split(r"[\\/]", sku)

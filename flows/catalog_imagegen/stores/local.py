@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from catalog_imagegen.stores.base import ObjectInfo, PreconditionFailed, StoredObject, StoreError
 
@@ -97,7 +98,7 @@ class LocalDirectoryStore:
             last_modified=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
             content_type=meta.get("content_type"),
             cache_control=meta.get("cache_control"),
-            metadata=meta.get("metadata", {}),
+            metadata=meta.get("metadata") or {},
         )
 
     def list_keys(self, prefix: str) -> Iterator[str]:
@@ -124,9 +125,9 @@ class LocalDirectoryStore:
         _atomic_write(meta_path, json.dumps(meta).encode())
         _atomic_write(path, data)
 
-    def _read_meta(self, key: str) -> dict[str, object] | dict[str, str]:
+    def _read_meta(self, key: str) -> dict[str, Any]:
         try:
-            loaded: dict[str, object] = json.loads(self._path(f"{META_DIR}/{key}.json").read_text())
+            loaded: dict[str, Any] = json.loads(self._path(f"{META_DIR}/{key}.json").read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
         return loaded

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from catalog_imagegen.stores.base import PreconditionFailed, StoreError
+from catalog_imagegen.stores.local import LocalDirectoryStore
+
+
+def test_round_trip_with_metadata(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path / "out")
+    etag = store.put(
+        "images/a/b.png",
+        b"abc",
+        content_type="image/png",
+        cache_control="public, max-age=31536000, immutable",
+        metadata={"sku": "A"},
+    )
+    stored = store.get("images/a/b.png")
+    info = store.head("images/a/b.png")
+    assert stored is not None and stored.data == b"abc" and stored.etag == etag
+    assert info is not None and info.size == 3 and info.metadata == {"sku": "A"}
+    assert info.content_type == "image/png"
+    assert store.get("images/missing.png") is None
+
+
+def test_listing_hides_metadata_and_temporary_files(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    store.put("images/x/1.png", b"1", content_type="image/png")
+    store.put("manifests/latest.json", b"{}", content_type="application/json")
+    (tmp_path / "images" / "x" / ".2.png.abc.part").write_bytes(b"half")
+    assert sorted(store.list_keys("images/")) == ["images/x/1.png"]
+
+
+def test_conditional_writes(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    first = store.put("p.json", b"1", content_type="application/json", if_none_match=True)
+    with pytest.raises(PreconditionFailed):
+        store.put("p.json", b"2", content_type="application/json", if_none_match=True)
+    second = store.put("p.json", b"2", content_type="application/json", if_match=first)
+    with pytest.raises(PreconditionFailed):
+        store.put("p.json", b"3", content_type="application/json", if_match=first)
+    assert store.get("p.json") == type(store.get("p.json"))(b"2", second)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("key", ["../escape.png", "images/../../escape.png", "/etc/passwd"])
+def test_keys_cannot_escape_the_root(tmp_path: Path, key: str) -> None:
+    store = LocalDirectoryStore(tmp_path / "root")
+    with pytest.raises(StoreError, match="escapes"):
+        store.put(key, b"x", content_type="image/png")
+    assert not (tmp_path / "escape.png").exists()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import jsonschema
+
+from catalog_imagegen.manifest import POINTER_KEY, ManifestEntry, load_latest, publish
+from catalog_imagegen.stores.local import LocalDirectoryStore
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "flows" / "catalog_imagegen" / "schemas"
+
+
+def entry(sku: str, colour: str = "navy", key: str = "0" * 32) -> ManifestEntry:
+    return ManifestEntry(
+        sku=sku,
+        colour=colour.title(),
+        colour_key=colour,
+        season="winter",
+        template="product_card",
+        template_version="abc",
+        key=key,
+        storage_key=f"images/{sku}/product_card/winter/{colour}/{key}.png",
+        url="u",
+        sha256="f" * 64,
+        bytes=10,
+        width=4,
+        height=4,
+        format="png",
+        model="m",
+        prompt="p",
+        created_at="2026-11-21T00:00:00+00:00",
+        run_id="r",
+    )
+
+
+def test_publish_merges_with_previous_latest(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    publish(store, "r1", [entry(f"SKU-{i}") for i in range(10)], generated_at="t1")
+    publish(store, "r2", [entry("SKU-3", key="1" * 32), entry("NEW")], generated_at="t2")
+    latest = load_latest(store)
+    assert len(latest.entries) == 11
+    assert latest.entries[("SKU-3", "navy", "winter", "product_card")].key == "1" * 32
+
+
+def test_concurrent_publishers_all_land(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    threads = [
+        threading.Thread(
+            target=publish, args=(store, f"r{n}", [entry(f"SKU-{n}")]), kwargs={"generated_at": "t"}
+        )
+        for n in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {slot[0] for slot in load_latest(store).entries} == {f"SKU-{n}" for n in range(8)}
+
+
+def test_published_documents_match_the_shipped_schemas(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    publish(store, "r1", [entry("A"), entry("B", "red")], generated_at="t1")
+    pointer = json.loads((tmp_path / POINTER_KEY).read_text())
+    manifest = json.loads((tmp_path / pointer["manifest"]).read_text())
+    jsonschema.validate(pointer, json.loads((SCHEMAS / "pointer.schema.json").read_text()))
+    schema = json.loads((SCHEMAS / "manifest.schema.json").read_text())
+    jsonschema.validate(manifest, schema)
+    assert manifest["images"]["B"]["red"]["winter"]["product_card"]["sha256"] == "f" * 64
+    broken = json.loads(json.dumps(manifest))
+    del broken["images"]["A"]["navy"]["winter"]["product_card"]["sha256"]
+    assert not jsonschema.Draft202012Validator(schema).is_valid(broken)
