@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 
@@ -63,12 +62,8 @@ def safe_segment(value: str) -> str:
     return cleaned[:120] or "_"
 
 
-def derive_key(*parts: object) -> str:
-    canonical = json.dumps(parts, separators=(",", ":"), ensure_ascii=False, default=_plain)
+def derive_key(*parts: str | int | ImageSettings | None) -> str:
+    """A stable 128-bit hex digest of ``parts``. ``repr`` of str/int/None and of the frozen
+    settings dataclass is canonical across machines and Python versions."""
+    canonical = "\x1f".join(map(repr, parts))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, ImageSettings):
-        return [getattr(value, name) for name in value.__dataclass_fields__]
-    raise TypeError(f"cannot key {type(value).__name__}")
