@@ -50,3 +50,29 @@ def test_keys_cannot_escape_the_root(tmp_path: Path, key: str) -> None:
     with pytest.raises(StoreError, match="escapes"):
         store.put(key, b"x", content_type="image/png")
     assert not (tmp_path / "escape.png").exists()
+
+
+def _publish_in_process(root: str, sku: str) -> None:
+    from catalog_imagegen.manifest import publish
+    from tests.test_manifest import entry
+
+    publish(LocalDirectoryStore(root), f"run-{sku}", [entry(sku)], generated_at="t")
+
+
+def test_processes_sharing_a_folder_all_land_in_latest(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from catalog_imagegen.manifest import load_latest
+
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_publish_in_process, args=(str(tmp_path), f"SKU-{n}"))
+        for n in range(4)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    skus = {slot[0] for slot in load_latest(LocalDirectoryStore(tmp_path)).entries}
+    assert skus == {f"SKU-{n}" for n in range(4)}

@@ -2,12 +2,15 @@
 
 Objects are written to a temporary name in the same folder and renamed into place, so a crash
 never leaves half an image or half a manifest. Metadata sits beside each object in a hidden
-``.meta`` tree. Conditional writes are serialized by a lock, giving the same compare-and-swap
-the S3 store gets from the server.
+``.meta`` tree. Conditional writes are serialized by a file lock (so separate processes, and
+workers sharing a folder, are serialized too), giving the same compare-and-swap the S3 store
+gets from the server.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -60,7 +63,7 @@ class LocalDirectoryStore:
             if if_match is None and not if_none_match:
                 self._write(key, path, data, meta)
                 return etag
-            with self._lock:
+            with self._locked():
                 current = self._etag(path)
                 if if_none_match and current is not None:
                     raise PreconditionFailed(f"{key} already exists in {self.describe()}")
@@ -113,6 +116,17 @@ class LocalDirectoryStore:
                 key = name if relative == "." else f"{relative}/{name}"
                 if key.startswith(prefix):
                     yield key
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock_path = self.root / META_DIR / ".lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
