@@ -123,3 +123,16 @@ def test_storage_keys_never_escape_for_odd_skus() -> None:
     options = PlanOptions(model="m", seasons=("winter",), templates=("product_card",))
     [job, _] = plan_jobs([product(sku="A/B\\C:D")], TEMPLATES_LOADED, SEASONS, options).jobs
     assert job.storage_key.startswith("images/A_B_C_D/product_card/winter/navy/")
+
+
+def test_shards_partition_the_products() -> None:
+    products = [product(sku=f"SKU-{n}") for n in range(40)]
+    whole = plan_jobs(products, TEMPLATES_LOADED, SEASONS, PlanOptions(model="m")).jobs
+    parts = [
+        plan_jobs(products, TEMPLATES_LOADED, SEASONS, PlanOptions(model="m", shard=(i, 3))).jobs
+        for i in range(3)
+    ]
+    assert all(parts)
+    assert sorted(j.key for part in parts for j in part) == sorted(j.key for j in whole)
+    assert all({j.sku for j in a}.isdisjoint({j.sku for j in b}) for a in parts for b in parts
+               if a is not b)

@@ -7,6 +7,7 @@ and the base job for chained variants), so the same inputs give the same key on 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ class PlanOptions:
     seasons: Sequence[str] = ()  # empty: each product's own seasons, else DEFAULT_SEASON
     templates: Sequence[str] = ()  # empty: each product's own templates, else all templates
     source_digests: Mapping[str, str] = field(default_factory=dict)
+    # (index, count): plan only the products of this shard; a product never spans shards.
+    shard: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -42,6 +45,8 @@ def plan_jobs(
 ) -> Plan:
     plan = Plan(jobs=[], rejects=[])
     for product in products:
+        if options.shard and shard_of(product.sku, options.shard[1]) != options.shard[0]:
+            continue
         chosen_seasons = _choose(product.seasons, options.seasons, DEFAULT_SEASON)
         chosen_templates = _choose(product.templates, options.templates, *sorted(templates))
         problem = _unknown(chosen_seasons, seasons, "seasons", product, file) or _unknown(
@@ -66,6 +71,11 @@ def plan_jobs(
                     Reject(file, product.row, "source_image", str(error), product.sku)
                 )
     return plan
+
+
+def shard_of(sku: str, count: int) -> int:
+    """The shard a SKU belongs to: stable across machines, about even for any SKU scheme."""
+    return int(hashlib.sha256(sku.encode()).hexdigest()[:8], 16) % count
 
 
 class _MissingSource(Exception):

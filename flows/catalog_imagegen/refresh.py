@@ -61,7 +61,12 @@ class JobBatch:
 
 @task(cache_policy=NO_CACHE)
 def read_and_plan(
-    catalog: str, settings: Settings, seasons: Sequence[str], templates: Sequence[str], strict: bool
+    catalog: str,
+    settings: Settings,
+    seasons: Sequence[str],
+    templates: Sequence[str],
+    strict: bool,
+    shard: tuple[int, int] | None = None,
 ) -> PreparedRun:
     return prepare_run(
         catalog,
@@ -71,6 +76,7 @@ def read_and_plan(
         season_names=seasons,
         template_names=templates,
         strict=strict,
+        shard=shard,
     )
 
 
@@ -129,6 +135,8 @@ async def catalog_refresh(
     model: str | None = None,
     strict: bool = False,
     progress: bool = True,
+    shard_index: int | None = None,
+    shard_count: int | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -143,7 +151,8 @@ async def catalog_refresh(
     started_at = now_iso()
     run_id = new_run_id()
     try:
-        prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict)
+        shard = (shard_index, shard_count) if shard_count and shard_index is not None else None
+        prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict, shard)
     except (CatalogError, TemplateError) as error:
         logger.error(str(error))
         return Failed(message=str(error))

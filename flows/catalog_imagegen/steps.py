@@ -53,6 +53,7 @@ def prepare_run(
     season_names: Sequence[str] = (),
     template_names: Sequence[str] = (),
     strict: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> PreparedRun:
     catalog = read_catalog(catalog_path, strict=strict)
     loader = SourceLoader(Path(catalog_path).resolve().parent)
@@ -64,6 +65,7 @@ def prepare_run(
         seasons=tuple(season_names),
         templates=tuple(template_names),
         source_digests=loader.local_digests(s for s in sources if s),
+        shard=shard,
     )
     plan = plan_jobs(catalog.products, templates, seasons, options, file=Path(catalog_path).name)
     return PreparedRun(catalog=catalog, jobs=plan.jobs, rejects=catalog.rejects + plan.rejects)
