@@ -202,7 +202,7 @@ def _integer(fields: Mapping[str, Any], name: str, *, default: int, low: int, hi
         raise ApiError(
             400,
             f"Invalid '{name}': integer {side} value. Expected a value {bound}, but got {value}.",
-            code=f"integer_{side.replace(' ', '_')}_value",
+            code="integer_above_max_value" if value > high else "integer_below_min_value",
             param=name,
         )
     return value
