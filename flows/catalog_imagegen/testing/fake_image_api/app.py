@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,9 +88,12 @@ class FakeImageApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._starlette(scope, receive, send)
 
-    def configure(self, changes: dict[str, Any]) -> FakeImageApiConfig:
+    def configure(
+        self, changes: Mapping[str, Any], base: FakeImageApiConfig | None = None
+    ) -> FakeImageApiConfig:
+        """Apply ``changes`` to ``base`` (default: the current configuration)."""
         # One reference swap: a request in flight keeps the configuration it started with.
-        self.config = self.config.with_changes(changes)
+        self.config = (base or self.config).with_changes(changes)
         return self.config
 
     def reset(self) -> None:

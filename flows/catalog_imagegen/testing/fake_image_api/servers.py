@@ -149,8 +149,11 @@ class FakeImageApi:
     def prompt_counts(self) -> Counter[str]:
         return self.app.log.prompt_counts()
 
-    def configure(self, **changes: Any) -> FakeImageApiConfig:
-        return self.app.configure(changes)
+    def configure(
+        self, config: FakeImageApiConfig | None = None, **changes: Any
+    ) -> FakeImageApiConfig:
+        """Change some fields; with ``config``, start from it instead of the current one."""
+        return self.app.configure(changes, base=config)
 
     def reset(self) -> None:
         self.app.reset()
@@ -236,8 +239,12 @@ class FakeImageApiProcess:
     def prompt_counts(self) -> Counter[str]:
         return Counter(self.stats().prompt_counts)
 
-    def configure(self, **changes: Any) -> FakeImageApiConfig:
-        response = self._client().post("/_fake/config", json=changes)
+    def configure(
+        self, config: FakeImageApiConfig | None = None, **changes: Any
+    ) -> FakeImageApiConfig:
+        """Change some fields; with ``config``, start from it instead of the current one."""
+        payload = {**config.to_json(), **changes} if config is not None else changes
+        response = self._client().post("/_fake/config", json=payload)
         if response.status_code == 400:
             raise ValueError(response.json()["error"])
         response.raise_for_status()
