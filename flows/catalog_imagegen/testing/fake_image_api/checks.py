@@ -45,6 +45,7 @@ _FIXED_SIZES = {
     "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
     "gpt-image": ("1024x1024", "1536x1024", "1024x1536", "auto"),
 }
+_DEFAULT_SIZES = {"dall-e-2": "1024x1024", "dall-e-3": "1024x1024"}
 _QUALITIES = {
     "dall-e-2": ("standard", "auto"),
     "dall-e-3": ("standard", "hd", "auto"),
@@ -87,6 +88,43 @@ class ImageCall:
 
 def check_call(endpoint: Endpoint, body: DecodedBody, models: Collection[str]) -> ImageCall:
     fields = {name: value for name, value in body.fields.items() if value is not None}
+    model, family = _model_and_family(endpoint, body, fields, models)
+    prompt = _text(fields, "prompt", required=True)
+    if fields.get("stream") in (True, "true"):
+        raise ApiError(
+            400, "The fake image API does not stream; send stream=false.", param="stream"
+        )
+    output_format = _choice(fields, "output_format", ("png", "jpeg", "webp"), "png")
+    background = _choice(fields, "background", ("transparent", "opaque", "auto"), "auto")
+    if background == "transparent" and output_format == "jpeg":
+        raise ApiError(400, "Transparent background requires png or webp.", param="background")
+    form = not body.is_json
+    _integer(fields, "output_compression", default=100, low=0, high=100, form=form)
+    _choice(fields, "moderation", ("low", "auto"), "auto")
+    fidelity = _choice(fields, "input_fidelity", ("high", "low"), "low")
+    if "input_fidelity" in fields and model == "gpt-image-1-mini":
+        raise ApiError(400, f"input_fidelity={fidelity} is not supported by {model}.")
+    images, mask = _source_images(body, fields) if endpoint == "edits" else ((), None)
+    response_format = _choice(fields, "response_format", ("url", "b64_json"), "url")
+    return ImageCall(
+        endpoint=endpoint,
+        prompt=prompt,
+        model=model,
+        n=_integer(fields, "n", default=1, low=1, high=1 if model == "dall-e-3" else 10, form=form),
+        size=_size(_text(fields, "size") or _DEFAULT_SIZES.get(family, "auto"), model, family),
+        quality=_quality(fields, family),
+        output_format=cast(OutputFormat, output_format),
+        transparent=background == "transparent",
+        response_format=response_format if family.startswith("dall-e") else None,
+        images=images,
+        mask=mask,
+    )
+
+
+def _model_and_family(
+    endpoint: Endpoint, body: DecodedBody, fields: Mapping[str, Any], models: Collection[str]
+) -> tuple[str, str]:
+    """The model, once known to be served, and no parameter it does not take."""
     if endpoint == "generations" and not body.is_json:
         raise ApiError(400, "Invalid Content-Type header, expected application/json.")
     model = _text(fields, "model", required=True)
@@ -101,38 +139,15 @@ def check_call(endpoint: Endpoint, body: DecodedBody, models: Collection[str]) -
             raise ApiError(
                 400, f"Unknown parameter: '{name}'.", code="unknown_parameter", param=name
             )
-    prompt = _text(fields, "prompt", required=True)
-    if fields.get("stream") in (True, "true"):
-        raise ApiError(
-            400, "The fake image API does not stream; send stream=false.", param="stream"
-        )
-    n = _integer(fields, "n", default=1, low=1, high=1 if model == "dall-e-3" else 10)
-    size = _size(_text(fields, "size") or "auto", model, family)
+    return model, family
+
+
+def _quality(fields: Mapping[str, Any], family: str) -> str:
+    """The quality asked for, with ``auto`` resolved as the response reports it."""
     quality = _choice(fields, "quality", _QUALITIES.get(family, _QUALITIES["gpt-image"]), "auto")
-    output_format = _choice(fields, "output_format", ("png", "jpeg", "webp"), "png")
-    background = _choice(fields, "background", ("transparent", "opaque", "auto"), "auto")
-    if background == "transparent" and output_format == "jpeg":
-        raise ApiError(400, "Transparent background requires png or webp.", param="background")
-    _integer(fields, "output_compression", default=100, low=0, high=100)
-    _choice(fields, "moderation", ("low", "auto"), "auto")
-    fidelity = _choice(fields, "input_fidelity", ("high", "low"), "low")
-    if "input_fidelity" in fields and model == "gpt-image-1-mini":
-        raise ApiError(400, f"input_fidelity={fidelity} is not supported by {model}.")
-    images, mask = _source_images(body, fields) if endpoint == "edits" else ((), None)
-    response_format = _choice(fields, "response_format", ("url", "b64_json"), "url")
-    return ImageCall(
-        endpoint=endpoint,
-        prompt=prompt,
-        model=model,
-        n=n,
-        size=size,
-        quality=("medium" if quality == "auto" and family == "gpt-image" else quality),
-        output_format=cast(OutputFormat, output_format),
-        transparent=background == "transparent",
-        response_format=response_format if family.startswith("dall-e") else None,
-        images=images,
-        mask=mask,
-    )
+    if quality != "auto":
+        return quality
+    return "standard" if family.startswith("dall-e") else "medium"
 
 
 def _family(model: str) -> str:
@@ -184,9 +199,12 @@ def _choice(fields: Mapping[str, Any], name: str, allowed: Collection[str], defa
     return value
 
 
-def _integer(fields: Mapping[str, Any], name: str, *, default: int, low: int, high: int) -> int:
+def _integer(
+    fields: Mapping[str, Any], name: str, *, default: int, low: int, high: int, form: bool
+) -> int:
+    """An integer parameter; form fields are text, so there a numeral counts as one."""
     value = fields.get(name, default)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if form and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ApiError(
