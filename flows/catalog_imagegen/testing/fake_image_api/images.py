@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from catalog_imagegen.colours import RGB, colour_names_in, palette_rgb
+from catalog_imagegen.colours import RGB, colour_names_in, palette_rgb, parse_hex
 from catalog_imagegen.providers.base import OutputFormat
 from catalog_imagegen.testing.fake_image_api.checks import ImageCall
 from catalog_imagegen.testing.fake_image_api.config import FakeImageApiConfig
@@ -28,6 +28,7 @@ from catalog_imagegen.testing.fake_image_api.errors import ApiError
 _FRAME_RGB = (236, 236, 236)
 _SAME_IMAGE_RGB = (128, 128, 128)
 _JPEG_SEGMENT_MAX = 65533
+_HEX_IN_TEXT = re.compile(r"(?<![0-9A-Za-z&])(#[0-9a-fA-F]{6})(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,14 @@ class InvalidSourceImage(ValueError):
 
 
 def prompt_rgb(prompt: str) -> RGB:
-    """The palette colour named first in the prompt, else a colour hashed from the prompt."""
+    """The prompt's colour: a ``#hex`` in it, else the palette colour it names first, else a hash.
+
+    First by position, not ``colour_names_in``'s longest-first order: in "a navy shirt on a white
+    background" the product is navy.
+    """
+    hex_match = _HEX_IN_TEXT.search(prompt)
+    if hex_match is not None:
+        return parse_hex(hex_match.group(1)) or hashed_rgb(prompt)
     names = colour_names_in(prompt)
     if names:
         text = " " + re.sub(r"[^a-z0-9]+", " ", prompt.lower()) + " "
@@ -139,8 +147,8 @@ def _open(data: bytes, what: str) -> Image.Image:
         with Image.open(io.BytesIO(data)) as opened:
             opened.load()
             return opened.copy()
-    except (UnidentifiedImageError, OSError) as error:
-        raise InvalidSourceImage(f"cannot read the {what}: {error}") from None
+    except (UnidentifiedImageError, OSError):
+        raise InvalidSourceImage(f"the {what} is not a readable PNG, JPEG or WebP file") from None
 
 
 def _encode(
