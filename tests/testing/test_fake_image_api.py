@@ -61,7 +61,9 @@ def image_of(item: dict[str, Any]) -> Image.Image:
 def dominant_rgb(image: Image.Image) -> tuple[int, ...]:
     colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None
-    return max(colours)[1]
+    rgb = max(colours)[1]
+    assert isinstance(rgb, tuple)
+    return rgb
 
 
 def png_bytes(rgb: tuple[int, int, int], size: tuple[int, int] = (64, 64)) -> bytes:
