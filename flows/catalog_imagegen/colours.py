@@ -132,16 +132,20 @@ def palette_rgb(name: str) -> RGB | None:
 
 
 def colour_names_in(text: str) -> list[str]:
-    """Palette colour names found in free text, longest first (``navy blue`` before ``blue``)."""
+    """Palette colour names found in free text, in order of appearance.
+
+    Longer names win over the names inside them (``navy blue`` is found, not ``blue``).
+    """
     lowered = " " + _KEY_UNSAFE.sub(" ", text.lower()) + " "
     names = sorted({*_APPAREL, *_CSS}, key=len, reverse=True)
-    found = []
+    found: list[tuple[int, str]] = []
     for name in names:
         spaced = " " + name.replace("-", " ") + " "
-        if spaced in lowered:
-            found.append(name)
-            lowered = lowered.replace(spaced, " ")
-    return found
+        position = lowered.find(spaced)
+        if position >= 0:
+            found.append((position, name))
+            lowered = lowered.replace(spaced, " " + "#" * (len(spaced) - 2) + " ")
+    return [name for _, name in sorted(found)]
 
 
 _CSS: dict[str, str] = {
