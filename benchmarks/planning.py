@@ -61,8 +61,10 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     jobs = len(plan.jobs)
     print(f"planned jobs:        {jobs:,}")
-    print(f"planning time:       {elapsed:.1f} s ({jobs / elapsed:,.0f} jobs/s, "
-          f"{elapsed / jobs * 1e6:.1f} us/job)")
+    print(
+        f"planning time:       {elapsed:.1f} s ({jobs / elapsed:,.0f} jobs/s, "
+        f"{elapsed / jobs * 1e6:.1f} us/job)"
+    )
     print(f"peak RSS:            {peak_rss_mb():,.0f} MB (before planning: {before:,.0f} MB)")
     print(f"rejects:             {len(plan.rejects)}")
 

@@ -134,5 +134,9 @@ def test_shards_partition_the_products() -> None:
     ]
     assert all(parts)
     assert sorted(j.key for part in parts for j in part) == sorted(j.key for j in whole)
-    assert all({j.sku for j in a}.isdisjoint({j.sku for j in b}) for a in parts for b in parts
-               if a is not b)
+    assert all(
+        {j.sku for j in a}.isdisjoint({j.sku for j in b})
+        for a in parts
+        for b in parts
+        if a is not b
+    )
