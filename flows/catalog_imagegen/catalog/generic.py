@@ -9,11 +9,11 @@ passed to templates as ``product.<column>``. Lists (colours, seasons, templates)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
-import pandas as pd
-
+from catalog_imagegen.catalog.identifiers import is_identifier_column, mangled_number_warning
 from catalog_imagegen.catalog.model import CatalogError, Colour, Product, Reject
+from catalog_imagegen.catalog.tables import Table
 from catalog_imagegen.colours import RGB, colour_key, palette_rgb, parse_hex, split_name_and_hex
 
 REQUIRED_COLUMNS = ("sku", "title", "category", "colours")
@@ -30,7 +30,6 @@ _ALIASES = {
 }
 _LIST_SEPARATORS = re.compile(r"\s*[|;,]\s*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
 
 
 def normalize_column(name: str) -> str:
@@ -77,21 +76,41 @@ def parse_colours(cell: str, hex_cell: str = "") -> tuple[list[Colour], str | No
     return colours, None
 
 
-def products_from_frame(
-    frame: pd.DataFrame, *, file: str, first_row: int = FIRST_DATA_ROW, seen: dict[str, int]
-) -> tuple[list[Product], list[Reject]]:
-    """Validate every row of a generic-format frame (columns already normalized)."""
+def read_generic(table: Table) -> tuple[list[Product], list[Reject]]:
+    """Validate every row of a generic-format table, chunk by chunk."""
+    columns = [normalize_column(c) for c in table.columns]
+    check_required_columns(columns, file=table.file)
+    extra = [c for c in dict.fromkeys(columns) if c not in _KNOWN]
+    codes = [c for c in dict.fromkeys(columns) if is_identifier_column(c)]
     products: list[Product] = []
     rejects: list[Reject] = []
-    extra = [c for c in frame.columns if c not in _KNOWN]
-    for offset, record in enumerate(frame.to_dict("records")):
-        row = first_row + offset
-        cells = {str(k): _cell(v) for k, v in record.items()}
-        product, problems = _product_from_cells(cells, row=row, file=file, extra=extra, seen=seen)
-        rejects.extend(problems)
-        if product is not None:
-            products.append(product)
+    seen: dict[str, int] = {}
+    for chunk in table.chunks:
+        for offset, raw in enumerate(chunk.rows):
+            row = chunk.first_row + offset
+            cells = {normalize_column(k): v for k, v in raw.items()}
+            if not any(cells.values()):
+                continue  # a blank line: kept only so later row numbers match the sheet
+            rejects.extend(_code_warnings(cells, codes, row=row, file=table.file))
+            product, problems = _product_from_cells(
+                cells, row=row, file=table.file, extra=extra, seen=seen
+            )
+            rejects.extend(problems)
+            if product is not None:
+                products.append(product)
     return products, rejects
+
+
+def _code_warnings(
+    cells: Mapping[str, str], codes: Iterable[str], *, row: int, file: str
+) -> Iterator[Reject]:
+    for column in codes:
+        value = cells.get(column, "")
+        warning = mangled_number_warning(
+            value, file=file, row=row, column=column, sku=cells.get("sku", "")
+        )
+        if warning:
+            yield warning
 
 
 _KNOWN = {
@@ -104,12 +123,6 @@ _KNOWN = {
     "source_image",
     "colour_hex",
 }
-
-
-def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return str(value).strip()
 
 
 def _product_from_cells(
