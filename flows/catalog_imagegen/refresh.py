@@ -60,7 +60,13 @@ class JobBatch:
 
 @task(cache_policy=NO_CACHE)
 def read_and_plan(
-    catalog: str, settings: Settings, seasons: Sequence[str], templates: Sequence[str], strict: bool
+    catalog: str,
+    settings: Settings,
+    seasons: Sequence[str],
+    templates: Sequence[str],
+    strict: bool,
+    catalog_format: str | None = None,
+    sheet: str | None = None,
 ) -> PreparedRun:
     return prepare_run(
         catalog,
@@ -70,6 +76,8 @@ def read_and_plan(
         season_names=seasons,
         template_names=templates,
         strict=strict,
+        catalog_format=catalog_format,
+        sheet=sheet,
     )
 
 
@@ -112,6 +120,7 @@ def publish_results(
         started_at=started_at,
         provider=resources.provider.name,
         model=resources.provider.model,
+        catalog=prepared.catalog,
     )
     return summary
 
@@ -128,6 +137,8 @@ async def catalog_refresh(
     model: str | None = None,
     strict: bool = False,
     progress: bool = True,
+    catalog_format: str | None = None,
+    sheet: str | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -142,7 +153,9 @@ async def catalog_refresh(
     started_at = now_iso()
     run_id = new_run_id()
     try:
-        prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict)
+        prepared = read_and_plan(
+            catalog, settings, seasons or (), templates or (), strict, catalog_format, sheet
+        )
     except (CatalogError, TemplateError) as error:
         logger.error(str(error))
         return Failed(message=str(error))
