@@ -22,7 +22,9 @@ GENERIC = {
 def workbook(tmp_path: Path, name: str = "catalog.xlsx") -> Path:
     path = tmp_path / name
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        pd.DataFrame({"note": ["not the catalog"]}).to_excel(writer, sheet_name="Notes", index=False)
+        pd.DataFrame({"note": ["not the catalog"]}).to_excel(
+            writer, sheet_name="Notes", index=False
+        )
         pd.DataFrame(GENERIC).to_excel(writer, sheet_name="Products", index=False)
         numbers = dict(GENERIC, sku=[123, 4567], barcode=[36527500013, 365275000000])
         pd.DataFrame(numbers).to_excel(writer, sheet_name="Numbers", index=False)

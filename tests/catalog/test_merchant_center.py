@@ -15,7 +15,10 @@ def test_tsv_feed_plans_one_job_per_group_and_colour() -> None:
     products = {p.sku: p for p in catalog.products}
     assert list(products) == ["TS-100", "SN-01", "MUG-1"]  # an item with no group is its own
     shirt = products["TS-100"]
-    assert [(c.name, c.key) for c in shirt.colours] == [("Red", "red"), ("Black/White", "black-white")]
+    assert [(c.name, c.key) for c in shirt.colours] == [
+        ("Red", "red"),
+        ("Black/White", "black-white"),
+    ]
     assert shirt.colours[0].variant_skus == ("TS-RED-S", "TS-RED-M")
     assert shirt.colours[1].variant_skus == ("TS-BW-S", "TS-BW-M")
     assert shirt.colours[1].source_image == "https://cdn.example.com/ts-bw.jpg"

@@ -69,7 +69,10 @@ def test_color_and_size_plan_one_job_per_product_colour_not_per_size() -> None:
     products = {p.sku: p for p in catalog.products}
     assert list(products) == ["everyday-crew-tee", "harbour-hoodie", "wollschal", "canvas-tote"]
     tee = products["everyday-crew-tee"]
-    assert [(c.name, c.key) for c in tee.colours] == [("Navy Blue", "navy-blue"), ("black", "black")]
+    assert [(c.name, c.key) for c in tee.colours] == [
+        ("Navy Blue", "navy-blue"),
+        ("black", "black"),
+    ]
     assert tee.colours[0].variant_skus == ("TEE-NVY-S", "TEE-NVY-M", "TEE-NVY-L")
     assert tee.colours[1].variant_skus == ("TEE-BLK-S", "TEE-BLK-M", "TEE-BLK-L")
     assert tee.colours[1].source_image == "https://cdn.example.com/tee-black.jpg"
