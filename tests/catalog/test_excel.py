@@ -53,7 +53,7 @@ def test_first_sheet_is_the_default(tmp_path: Path) -> None:
 
 def test_missing_sheet_and_renamed_or_broken_workbooks(tmp_path: Path) -> None:
     path = workbook(tmp_path)
-    with pytest.raises(CatalogError, match="catalog.xlsx: has no sheet named 'Nope'"):
+    with pytest.raises(CatalogError, match=r"catalog\.xlsx: has no sheet named 'Nope'"):
         read_catalog(path, sheet="Nope")
     renamed = tmp_path / "catalog.csv"
     renamed.write_bytes(path.read_bytes())  # a workbook saved with the wrong name

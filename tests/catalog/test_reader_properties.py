@@ -54,7 +54,8 @@ def check_answer(answer: CatalogRead | CatalogError, name: str) -> None:
         return
     for reject in answer.rejects:
         assert reject.file == name
-        assert reject.row is not None and reject.row >= 2
+        assert reject.row is not None
+        assert reject.row >= 2
         assert f"{name}, row {reject.row}" in reject.describe()
     for problem in plan(answer).rejects:  # planning what was read never raises either
         assert problem.row is not None

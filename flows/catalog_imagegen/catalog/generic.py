@@ -8,6 +8,7 @@ passed to templates as ``product.<column>``. Lists (colours, seasons, templates)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -55,10 +56,17 @@ def sku_problem(sku: str) -> str | None:
 
 def parse_colours(cell: str, hex_cell: str = "") -> tuple[list[Colour], str | None]:
     """Colours of one row, or an error. ``colour_hex`` lists hex values in the same order."""
+    colours, error = _shared_colours(cell, hex_cell)
+    return list(colours), error
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_colours(cell: str, hex_cell: str) -> tuple[tuple[Colour, ...], str | None]:
+    """Catalog rows repeat the same colour lists: parse each once and share the frozen Colours."""
     written = split_list(cell)
     hexes = split_list(hex_cell) if hex_cell else []
     if hexes and len(hexes) != len(written):
-        return [], f"colour_hex has {len(hexes)} values for {len(written)} colours"
+        return (), f"colour_hex has {len(hexes)} values for {len(written)} colours"
     colours: list[Colour] = []
     seen: set[str] = set()
     for index, item in enumerate(written):
@@ -66,19 +74,20 @@ def parse_colours(cell: str, hex_cell: str = "") -> tuple[list[Colour], str | No
         if hexes:
             rgb = parse_hex(hexes[index])
             if rgb is None:
-                return [], f"colour_hex value '{hexes[index]}' is not a #rrggbb colour"
+                return (), f"colour_hex value '{hexes[index]}' is not a #rrggbb colour"
         key = colour_key(name)
         if key in seen:
             continue
         seen.add(key)
         reference: RGB | None = rgb or palette_rgb(name)
         colours.append(Colour(name=name, key=key, rgb=reference))
-    return colours, None
+    return tuple(colours), None
 
 
 def read_generic(table: Table) -> tuple[list[Product], list[Reject]]:
     """Validate every row of a generic-format table, chunk by chunk."""
-    columns = [normalize_column(c) for c in table.columns]
+    names = {column: normalize_column(column) for column in table.columns}
+    columns = list(names.values())
     check_required_columns(columns, file=table.file)
     extra = [c for c in dict.fromkeys(columns) if c not in _KNOWN]
     codes = [c for c in dict.fromkeys(columns) if is_identifier_column(c)]
@@ -88,7 +97,7 @@ def read_generic(table: Table) -> tuple[list[Product], list[Reject]]:
     for chunk in table.chunks:
         for offset, raw in enumerate(chunk.rows):
             row = chunk.first_row + offset
-            cells = {normalize_column(k): v for k, v in raw.items()}
+            cells = {names[k]: v for k, v in raw.items()}
             if not any(cells.values()):
                 continue  # a blank line: kept only so later row numbers match the sheet
             rejects.extend(_code_warnings(cells, codes, row=row, file=table.file))
