@@ -51,7 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_selection_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("catalog", help="the catalog file (CSV)")
+    parser.add_argument(
+        "catalog",
+        help="the catalog file: CSV/TSV, Excel .xlsx, Shopify export, Merchant Center feed",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("auto", "generic", "shopify", "merchant-center", "excel"),
+        default="auto",
+        help="the catalog's format (default: detected from its header and file type)",
+    )
+    parser.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
     parser.add_argument(
         "--season",
         action="append",
@@ -93,6 +103,8 @@ def run_command(args: argparse.Namespace) -> int:
             model=args.model,
             strict=args.strict,
             progress=not args.no_progress,
+            catalog_format=args.format,
+            sheet=args.sheet,
             return_state=True,
         )
     )
@@ -127,6 +139,8 @@ def print_summary(summary: Any) -> None:
     print(f"Run manifest: {summary.run_manifest}", file=out)
     print(f"Images CSV:   {summary.images_report}", file=out)
     print(f"Rejects:      {summary.rejects_report}", file=out)
+    if summary.shopify_import:
+        print(f"Shopify CSV:  {summary.shopify_import}", file=out)
     if summary.preview:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 
@@ -148,6 +162,8 @@ def prompts_command(args: argparse.Namespace) -> int:
             model=settings.model,
             season_names=args.seasons,
             template_names=args.templates,
+            catalog_format=args.format,
+            sheet=args.sheet,
         )
     except (CatalogError, TemplateError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -67,6 +67,8 @@ def read_and_plan(
     templates: Sequence[str],
     strict: bool,
     shard: tuple[int, int] | None = None,
+    catalog_format: str | None = None,
+    sheet: str | None = None,
 ) -> PreparedRun:
     return prepare_run(
         catalog,
@@ -77,6 +79,8 @@ def read_and_plan(
         template_names=templates,
         strict=strict,
         shard=shard,
+        catalog_format=catalog_format,
+        sheet=sheet,
     )
 
 
@@ -119,6 +123,7 @@ def publish_results(
         started_at=started_at,
         provider=resources.provider.name,
         model=resources.provider.model,
+        catalog=prepared.catalog,
     )
     return summary
 
@@ -137,6 +142,8 @@ async def catalog_refresh(
     progress: bool = True,
     shard_index: int | None = None,
     shard_count: int | None = None,
+    catalog_format: str | None = None,
+    sheet: str | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -152,7 +159,16 @@ async def catalog_refresh(
     run_id = new_run_id()
     try:
         shard = (shard_index, shard_count) if shard_count and shard_index is not None else None
-        prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict, shard)
+        prepared = read_and_plan(
+            catalog,
+            settings,
+            seasons or (),
+            templates or (),
+            strict,
+            shard=shard,
+            catalog_format=catalog_format,
+            sheet=sheet,
+        )
     except (CatalogError, TemplateError) as error:
         logger.error(str(error))
         return Failed(message=str(error))

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from catalog_imagegen.catalog.model import CatalogRead, Reject
+from catalog_imagegen.catalog.model import CatalogError, CatalogRead, Reject
 from catalog_imagegen.catalog.reading import read_catalog
+from catalog_imagegen.catalog.shopify_export import shopify_import_csv
 from catalog_imagegen.execution import JobOutcome, entry_for, now_iso
 from catalog_imagegen.image_files import InvalidImage, inspect_image
 from catalog_imagegen.jobs import IMAGES_PREFIX, Job
@@ -54,8 +55,10 @@ def prepare_run(
     template_names: Sequence[str] = (),
     strict: bool = False,
     shard: tuple[int, int] | None = None,
+    catalog_format: str | None = None,
+    sheet: str | None = None,
 ) -> PreparedRun:
-    catalog = read_catalog(catalog_path, strict=strict)
+    catalog = read_catalog(catalog_path, strict=strict, format=catalog_format, sheet=sheet)
     loader = SourceLoader(Path(catalog_path).resolve().parent)
     sources = [p.source_image for p in catalog.products if p.source_image] + [
         c.source_image for p in catalog.products for c in p.colours if c.source_image
@@ -172,6 +175,7 @@ class RunSummary:
     run_manifest: str = ""
     rejects_report: str = ""
     images_report: str = ""
+    shopify_import: str = ""  # a Shopify product CSV with the new images, for Shopify catalogs
 
     @property
     def ok(self) -> bool:
@@ -194,6 +198,7 @@ def finish_run(
     started_at: str,
     provider: str,
     model: str,
+    catalog: CatalogRead | None = None,
 ) -> Published:
     """Write the run's manifest, ledger and reports, then move the storefront pointer."""
     finished_at = now_iso()
@@ -212,6 +217,10 @@ def finish_run(
     run_dir = f"{RUNS_PREFIX}{summary.run_id}"
     summary.rejects_report = store_report(store, f"{run_dir}/rejects.csv", rejects_csv(rejects))
     summary.images_report = store_report(store, f"{run_dir}/images.csv", images_csv(entries))
+    if catalog is not None and catalog.format == "shopify":
+        summary.shopify_import = store_shopify_import(
+            store, f"{run_dir}/shopify-import.csv", catalog, entries, summary
+        )
     document = {
         "schema_version": SCHEMA_VERSION,
         "run_id": summary.run_id,
@@ -265,6 +274,22 @@ def store_report(store: ObjectStore, key: str, data: bytes) -> str:
     content_type = "text/csv; charset=utf-8" if key.endswith(".csv") else JSON_TYPE
     store.put(key, data, content_type=content_type, cache_control="no-cache")
     return store.url_for(key)
+
+
+def store_shopify_import(
+    store: ObjectStore,
+    key: str,
+    catalog: CatalogRead,
+    entries: Sequence[ManifestEntry],
+    summary: RunSummary,
+) -> str:
+    """The Shopify import file's URL; a catalog that vanished mid-run is noted, never fatal."""
+    try:
+        data = shopify_import_csv(Path(catalog.path), entries, sheet=catalog.sheet)
+    except CatalogError as error:
+        summary.rejects.append(f"Shopify import CSV not written: {error}")
+        return ""
+    return store_report(store, key, data)
 
 
 def dump_summary(summary: RunSummary) -> str:

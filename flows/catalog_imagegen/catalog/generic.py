@@ -8,12 +8,13 @@ passed to templates as ``product.<column>``. Lists (colours, seasons, templates)
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
-import pandas as pd
-
+from catalog_imagegen.catalog.identifiers import is_identifier_column, mangled_number_warning
 from catalog_imagegen.catalog.model import CatalogError, Colour, Product, Reject
+from catalog_imagegen.catalog.tables import Table
 from catalog_imagegen.colours import RGB, colour_key, palette_rgb, parse_hex, split_name_and_hex
 
 REQUIRED_COLUMNS = ("sku", "title", "category", "colours")
@@ -30,7 +31,6 @@ _ALIASES = {
 }
 _LIST_SEPARATORS = re.compile(r"\s*[|;,]\s*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
 
 
 def normalize_column(name: str) -> str:
@@ -56,10 +56,17 @@ def sku_problem(sku: str) -> str | None:
 
 def parse_colours(cell: str, hex_cell: str = "") -> tuple[list[Colour], str | None]:
     """Colours of one row, or an error. ``colour_hex`` lists hex values in the same order."""
+    colours, error = _shared_colours(cell, hex_cell)
+    return list(colours), error
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_colours(cell: str, hex_cell: str) -> tuple[tuple[Colour, ...], str | None]:
+    """Catalog rows repeat the same colour lists: parse each once and share the frozen Colours."""
     written = split_list(cell)
     hexes = split_list(hex_cell) if hex_cell else []
     if hexes and len(hexes) != len(written):
-        return [], f"colour_hex has {len(hexes)} values for {len(written)} colours"
+        return (), f"colour_hex has {len(hexes)} values for {len(written)} colours"
     colours: list[Colour] = []
     seen: set[str] = set()
     for index, item in enumerate(written):
@@ -67,31 +74,52 @@ def parse_colours(cell: str, hex_cell: str = "") -> tuple[list[Colour], str | No
         if hexes:
             rgb = parse_hex(hexes[index])
             if rgb is None:
-                return [], f"colour_hex value '{hexes[index]}' is not a #rrggbb colour"
+                return (), f"colour_hex value '{hexes[index]}' is not a #rrggbb colour"
         key = colour_key(name)
         if key in seen:
             continue
         seen.add(key)
         reference: RGB | None = rgb or palette_rgb(name)
         colours.append(Colour(name=name, key=key, rgb=reference))
-    return colours, None
+    return tuple(colours), None
 
 
-def products_from_frame(
-    frame: pd.DataFrame, *, file: str, first_row: int = FIRST_DATA_ROW, seen: dict[str, int]
-) -> tuple[list[Product], list[Reject]]:
-    """Validate every row of a generic-format frame (columns already normalized)."""
+def read_generic(table: Table) -> tuple[list[Product], list[Reject]]:
+    """Validate every row of a generic-format table, chunk by chunk."""
+    names = {column: normalize_column(column) for column in table.columns}
+    columns = list(names.values())
+    check_required_columns(columns, file=table.file)
+    extra = [c for c in dict.fromkeys(columns) if c not in _KNOWN]
+    codes = [c for c in dict.fromkeys(columns) if is_identifier_column(c)]
     products: list[Product] = []
     rejects: list[Reject] = []
-    extra = [c for c in frame.columns if c not in _KNOWN]
-    for offset, record in enumerate(frame.to_dict("records")):
-        row = first_row + offset
-        cells = {str(k): _cell(v) for k, v in record.items()}
-        product, problems = _product_from_cells(cells, row=row, file=file, extra=extra, seen=seen)
-        rejects.extend(problems)
-        if product is not None:
-            products.append(product)
+    seen: dict[str, int] = {}
+    for chunk in table.chunks:
+        for offset, raw in enumerate(chunk.rows):
+            row = chunk.first_row + offset
+            cells = {names[k]: v for k, v in raw.items()}
+            if not any(cells.values()):
+                continue  # a blank line: kept only so later row numbers match the sheet
+            rejects.extend(_code_warnings(cells, codes, row=row, file=table.file))
+            product, problems = _product_from_cells(
+                cells, row=row, file=table.file, extra=extra, seen=seen
+            )
+            rejects.extend(problems)
+            if product is not None:
+                products.append(product)
     return products, rejects
+
+
+def _code_warnings(
+    cells: Mapping[str, str], codes: Iterable[str], *, row: int, file: str
+) -> Iterator[Reject]:
+    for column in codes:
+        value = cells.get(column, "")
+        warning = mangled_number_warning(
+            value, file=file, row=row, column=column, sku=cells.get("sku", "")
+        )
+        if warning:
+            yield warning
 
 
 _KNOWN = {
@@ -104,12 +132,6 @@ _KNOWN = {
     "source_image",
     "colour_hex",
 }
-
-
-def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return str(value).strip()
 
 
 def _product_from_cells(

@@ -68,6 +68,7 @@ class Reject:
 @dataclass(slots=True)
 class CatalogRead:
     path: str
-    format: str
+    format: str  # generic | excel (generic columns in a workbook) | shopify | merchant_center
     products: list[Product]
     rejects: list[Reject]
+    sheet: str | None = None  # the workbook sheet read, when one was named

@@ -1,39 +1,60 @@
-"""Reading a catalog file: decode it, detect its format, validate every row.
+"""Reading a catalog file: open it as a table, detect its format, validate every row.
 
-A file that cannot be used at all raises ``CatalogError`` with one clear line. Rows that cannot be
-used become ``Reject`` entries and the rest carry on; ``strict=True`` turns the first reject into a
-``CatalogError`` instead.
+A file that cannot be used at all raises ``CatalogError`` with one clear line naming the file.
+Rows that cannot be used become ``Reject`` entries and the rest carry on; ``strict=True`` turns the
+first error into a ``CatalogError`` instead (warnings, such as a barcode in scientific notation,
+never stop a run).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
+from catalog_imagegen.catalog.detect import chosen_format, detect_format
+from catalog_imagegen.catalog.excel import is_workbook, open_excel_table
+from catalog_imagegen.catalog.generic import read_generic
+from catalog_imagegen.catalog.merchant_center import read_merchant_center
+from catalog_imagegen.catalog.model import CatalogError, CatalogRead, Product, Reject
+from catalog_imagegen.catalog.shopify import read_shopify
+from catalog_imagegen.catalog.tables import Table, open_csv_table
 
-from catalog_imagegen.catalog.generic import (
-    check_required_columns,
-    normalize_column,
-    products_from_frame,
-)
-from catalog_imagegen.catalog.model import CatalogError, CatalogRead
-
-ENCODINGS = ("utf-8-sig", "cp1252")
+Reader = Callable[[Table], tuple[list[Product], list[Reject]]]
+READERS: dict[str, Reader] = {
+    "generic": read_generic,
+    "shopify": read_shopify,
+    "merchant_center": read_merchant_center,
+}
 
 
-def read_catalog(path: str | Path, *, strict: bool = False) -> CatalogRead:
+def read_catalog(
+    path: str | Path,
+    *,
+    strict: bool = False,
+    format: str | None = None,  # the CLI flag's name
+    sheet: str | None = None,
+) -> CatalogRead:
     file = Path(path)
-    name = file.name
-    text = decode_catalog(file)
-    frame = _frame_from_text(text, name=name)
-    frame.columns = pd.Index([normalize_column(c) for c in frame.columns])
-    check_required_columns(frame.columns, file=name)
-    products, rejects = products_from_frame(frame, file=name, seen={})
-    result = CatalogRead(path=str(file), format="generic", products=products, rejects=rejects)
+    chosen = chosen_format(format)
+    table = open_table(file, workbook=chosen == "excel", sheet=sheet)
+    columns = chosen if chosen in READERS else detect_format(table.columns)
+    assert columns is not None
+    products, rejects = READERS[columns](table)
+    label = "excel" if columns == "generic" and table.from_workbook else columns
+    result = CatalogRead(
+        path=str(file), format=label, products=products, rejects=rejects, sheet=sheet
+    )
     enforce_strict(result, strict=strict)
     return result
+
+
+def open_table(file: Path, *, workbook: bool = False, sheet: str | None = None) -> Table:
+    """The file as a table: an Excel workbook's sheet, else a CSV/TSV read in chunks."""
+    if workbook or is_workbook(file):
+        return open_excel_table(file, sheet=sheet)
+    if sheet is not None:
+        raise CatalogError(f"{file.name}: --sheet applies to Excel workbooks, not to CSV files")
+    return open_csv_table(file)
 
 
 def enforce_strict(result: CatalogRead, *, strict: bool) -> None:
@@ -41,47 +62,3 @@ def enforce_strict(result: CatalogRead, *, strict: bool) -> None:
     if strict and errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise CatalogError(errors[0].describe() + more + "; --strict stops on the first bad row")
-
-
-def decode_catalog(file: Path) -> str:
-    if not file.exists():
-        raise CatalogError(f"{file}: no such catalog file")
-    if file.is_dir():
-        raise CatalogError(f"{file}: is a folder, not a catalog file")
-    try:
-        raw = file.read_bytes()
-    except OSError as error:
-        raise CatalogError(f"{file}: cannot be read ({error.strerror})") from None
-    if b"\x00" in raw[:4096]:
-        raise CatalogError(f"{file.name}: is not a text (CSV) file")
-    for encoding in ENCODINGS:
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise CatalogError(f"{file.name}: unreadable text encoding (expected UTF-8 or Windows-1252)")
-
-
-def _frame_from_text(text: str, *, name: str) -> pd.DataFrame:
-    if not text.strip():
-        raise CatalogError(f"{name}: the file is empty")
-    delimiter = _sniff_delimiter(text)
-    try:
-        return pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, csv.Error, ValueError) as error:
-        detail = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise CatalogError(f"{name}: not a readable CSV table ({detail})") from None
-
-
-def _sniff_delimiter(text: str) -> str:
-    header = text.lstrip("\ufeff").splitlines()[0]
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
