@@ -73,6 +73,10 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="output folder (default ./output)")
     parser.add_argument("--concurrency", type=int, help="image requests in flight (default 8)")
     parser.add_argument("--rpm", type=int, help="images per minute the provider allows")
+    parser.add_argument(
+        "--provider", choices=["openai", "wisgate"], help="endpoint preset (key: OPENAI_API_KEY)"
+    )
+    parser.add_argument("--base-url", help="any OpenAI-compatible endpoint (wins over --provider)")
     parser.add_argument("--max-images", type=int, help="stop dispatching after this many images")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad catalog row")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -93,6 +97,8 @@ def run_command(args: argparse.Namespace) -> int:
             model=args.model,
             strict=args.strict,
             progress=not args.no_progress,
+            provider=args.provider,
+            base_url=args.base_url,
             return_state=True,
         )  # type: ignore[call-overload]
     )
@@ -136,10 +142,10 @@ def print_summary(summary: Any) -> None:
 def prompts_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.catalog.model import CatalogError
     from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
-    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.settings_file import load_settings
     from catalog_imagegen.steps import prepare_run
 
-    settings = settings_from_env().with_overrides(model=args.model)
+    settings = load_settings().with_overrides(model=args.model)
     try:
         prepared = prepare_run(
             args.catalog,
