@@ -137,19 +137,19 @@ class OpenAICompatibleProvider:
                 raise JobFailed(self._scrub(verdict.reason), attempts=attempt)
             reason = self._scrub(verdict.reason)
             if attempt < self.max_attempts:
-                await self._sleep(self._backoff(attempt, verdict.after))
+                await self._back_off(attempt, verdict.after)
         raise JobFailed(
             f"gave up after {self.max_attempts} attempts; last: {reason}",
             attempts=self.max_attempts,
         )
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+    async def _back_off(self, attempt: int, retry_after: float | None) -> None:
         if retry_after is not None:
-            wait = min(retry_after, MAX_RETRY_AFTER)
-            self.limiter.pause(wait)
-            return wait
+            # The server said how long: every sender of the run waits, in the limiter.
+            self.limiter.pause(min(retry_after, MAX_RETRY_AFTER))
+            return
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return random.uniform(0, ceiling)
+        await self._sleep(random.uniform(0, ceiling))
 
     async def _attempt(self, request: ImageRequest) -> ProviderResult | Retry | FailJob | HaltRun:
         try:
