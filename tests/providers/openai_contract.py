@@ -109,3 +109,25 @@ def assert_valid(path: str, content_type: str, body: bytes) -> dict[str, Any]:
     errors = validation_errors(payload, schema_name)
     assert not errors, f"{path} breaks {schema_name}: {errors}"
     return payload
+
+
+def recorded_payload(
+    path: str, fields: dict[str, Any], files: list[tuple[str, str]]
+) -> tuple[str, dict[str, Any]]:
+    """(schema name, payload) for a request a server recorded as form ``fields`` and file parts
+    ``(part name, description)``; JSON bodies come as ``fields`` with no files."""
+    endpoint = next(e for e in REQUEST_SCHEMAS if path.endswith(e))
+    schema_name = REQUEST_SCHEMAS[endpoint]
+    if not files:
+        return schema_name, dict(fields)
+    properties = request_schema(schema_name)["properties"]
+    payload: dict[str, Any] = {
+        name: typed_field(value, properties.get(name, {})) if isinstance(value, str) else value
+        for name, value in fields.items()
+    }
+    for name, description in files:
+        if name.endswith("[]"):
+            payload.setdefault(name.removesuffix("[]"), []).append(description)
+        else:
+            payload[name] = description
+    return schema_name, payload
