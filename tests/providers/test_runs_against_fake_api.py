@@ -133,6 +133,11 @@ def test_500_images_through_faults_end_done_or_failed_never_paid_twice(tmp_path:
         requests = api.requests
     assert run.code == 0, run.stdout + run.stderr
     jobs = run.run_manifest["jobs"]
+    print(
+        f"500-image run: {run.seconds:.1f} s, {stats.requests} requests, faults {stats.faults}, "
+        f"statuses {stats.count_by_status}, max in flight {stats.max_in_flight}, "
+        f"max images in a 60 s window {max_images_in_any_window(requests)}"
+    )
     assert len(jobs) == 500
     assert all(
         j["status"] == "generated" or (j["status"] == "failed" and j["reason"]) for j in jobs
