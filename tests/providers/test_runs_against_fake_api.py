@@ -107,6 +107,11 @@ def max_images_in_any_window(requests: list[RecordedRequest], window: float = 60
     )
 
 
+def traffic_seconds(requests: list[RecordedRequest]) -> float:
+    """From the first request's arrival to the last answer: the run's time at the API."""
+    return max(r.ended_at for r in requests) - min(r.started_at for r in requests)
+
+
 def test_500_images_through_faults_end_done_or_failed_never_paid_twice(tmp_path: Path) -> None:
     catalog = write_catalog(tmp_path, 125)
     faults = {
@@ -155,7 +160,6 @@ def test_500_images_through_faults_end_done_or_failed_never_paid_twice(tmp_path:
     # The key is nowhere in what the run printed or wrote.
     assert KEY not in run.stdout + run.stderr
     assert KEY not in run.files_text()
-    assert run.seconds < 120  # about 25 s here, most of it Prefect starting up
 
 
 @pytest.mark.slow
@@ -180,7 +184,12 @@ def test_the_rpm_limit_holds_across_a_minute(tmp_path: Path) -> None:
     assert stats.max_images_in_any_60s_window <= 120
     assert max_images_in_any_window(requests) <= 120
     assert stats.max_in_flight <= 6
-    assert 60 <= run.seconds < 120
+    # The limit bound: the last 32 images waited for the first minute's window to pass.
+    print(
+        f"rpm run: {traffic_seconds(requests):.1f} s at the API, window peak "
+        f"{stats.max_images_in_any_60s_window}, max in flight {stats.max_in_flight}"
+    )
+    assert 60 <= traffic_seconds(requests) < 75
 
 
 def test_moderation_refusals_fail_alone_with_the_reason(tmp_path: Path) -> None:
@@ -224,7 +233,7 @@ def test_a_wrong_key_or_empty_account_stops_the_run_at_once(
     assert words in stopped[0]
     assert stats.requests <= 4  # one round of in-flight requests, no retry storm
     # Within seconds: the whole exchange with the API lasted under one second.
-    assert max(r.ended_at for r in requests) - min(r.started_at for r in requests) < 1.0
+    assert traffic_seconds(requests) < 1.0
     jobs = run.run_manifest["jobs"]
     assert sum(j["status"] == "not_dispatched" for j in jobs) >= 396
     assert KEY not in run.stdout + run.stderr + run.files_text()
@@ -258,3 +267,24 @@ def test_an_edit_template_sends_the_photo_as_multipart_image_with_high_fidelity(
         assert schema == "CreateImageEditRequest"
         assert validation_errors(payload, schema) == []
     assert KEY not in run.stdout + run.stderr + run.files_text()
+
+
+async def test_debug_logs_of_httpx_and_httpcore_never_show_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from catalog_imagegen.providers.base import ImageRequest, ImageSettings, RunHalted
+    from catalog_imagegen.providers.openai_http import OpenAICompatibleProvider
+    from catalog_imagegen.providers.rate_limit import RequestLimiter
+    from catalog_imagegen.settings import Secret
+
+    caplog.set_level("DEBUG")
+    with FakeImageApi(api_key="sk-another-key") as api:
+        provider = OpenAICompatibleProvider(
+            base_url=api.base_url, api_key=Secret(KEY), limiter=RequestLimiter(concurrency=1)
+        )
+        with pytest.raises(RunHalted) as halted:
+            await provider.create_images(ImageRequest("a navy tee", ImageSettings()))
+        await provider.aclose()
+    assert any(r.name.startswith(("httpx", "httpcore")) for r in caplog.records)
+    assert KEY not in caplog.text
+    assert KEY not in str(halted.value)
