@@ -83,6 +83,10 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="output folder (default ./output)")
     parser.add_argument("--concurrency", type=int, help="image requests in flight (default 8)")
     parser.add_argument("--rpm", type=int, help="images per minute the provider allows")
+    parser.add_argument(
+        "--provider", choices=["openai", "wisgate"], help="endpoint preset (key: OPENAI_API_KEY)"
+    )
+    parser.add_argument("--base-url", help="any OpenAI-compatible endpoint (wins over --provider)")
     parser.add_argument("--max-images", type=int, help="stop dispatching after this many images")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad catalog row")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -105,6 +109,8 @@ def run_command(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             catalog_format=args.format,
             sheet=args.sheet,
+            provider=args.provider,
+            base_url=args.base_url,
             return_state=True,
         )
     )
@@ -150,10 +156,10 @@ def print_summary(summary: Any) -> None:
 def prompts_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.catalog.model import CatalogError
     from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
-    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.settings_file import load_settings
     from catalog_imagegen.steps import prepare_run
 
-    settings = settings_from_env().with_overrides(model=args.model)
+    settings = load_settings().with_overrides(model=args.model)
     try:
         prepared = prepare_run(
             args.catalog,

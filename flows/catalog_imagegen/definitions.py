@@ -9,6 +9,8 @@ from catalog_imagegen.progress import ProgressReporter, SilentProgress, Terminal
 from catalog_imagegen.prompt_templates import Season
 from catalog_imagegen.providers.base import ImageProvider
 from catalog_imagegen.providers.offline import OfflinePreviewProvider
+from catalog_imagegen.providers.openai_http import OpenAICompatibleProvider
+from catalog_imagegen.providers.rate_limit import RequestLimiter
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.stores.base import ObjectStore
 from catalog_imagegen.stores.local import LocalDirectoryStore
@@ -22,6 +24,22 @@ class Resources:
 
 
 def build_provider(settings: Settings, seasons: Mapping[str, Season]) -> ImageProvider:
+    """With an API key, the real API; without one, offline previews.
+
+    The limiter is made here, once per run, so every chunk task and every retry shares it. Its
+    ``concurrency`` is the same setting that sizes ``ImageMaker``'s slots.
+    """
+    if settings.api_key:
+        limiter = RequestLimiter(concurrency=settings.concurrency, rpm=settings.rpm)
+        return OpenAICompatibleProvider(
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            limiter=limiter,
+            model=settings.model,
+            name=settings.provider or "openai-compatible",
+            max_attempts=settings.max_attempts,
+            read_timeout=settings.read_timeout,
+        )
     accents = {name: season.accent for name, season in seasons.items()}
     return OfflinePreviewProvider(season_accents=accents)
 

@@ -130,7 +130,9 @@ class ImageMaker:
                 return JobOutcome(job, "failed", str(error))
             except RunHalted as error:
                 self.control.halt(error.reason)
-                return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
+                # Refused before sending anything (the run had already stopped): not dispatched.
+                status: Status = "failed" if error.attempts else "not_dispatched"
+                return JobOutcome(job, status, error.reason, attempts=error.attempts)
             except JobFailed as error:
                 return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
         async with self._uploads:

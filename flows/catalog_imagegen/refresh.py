@@ -32,7 +32,8 @@ from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_i
 from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import load_latest
 from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
-from catalog_imagegen.settings import Settings, settings_from_env
+from catalog_imagegen.settings import Settings
+from catalog_imagegen.settings_file import load_settings, with_endpoint
 from catalog_imagegen.sources import SourceLoader
 from catalog_imagegen.steps import (
     DoneSplit,
@@ -144,10 +145,12 @@ async def catalog_refresh(
     shard_count: int | None = None,
     catalog_format: str | None = None,
     sheet: str | None = None,
+    provider: str | None = None,
+    base_url: str | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
-    settings = settings_from_env().with_overrides(
+    settings = load_settings().with_overrides(
         output=output,
         concurrency=concurrency,
         rpm=rpm,
@@ -155,6 +158,7 @@ async def catalog_refresh(
         model=model,
         progress=progress,
     )
+    settings = with_endpoint(settings, provider=provider, base_url=base_url)
     started_at = now_iso()
     run_id = new_run_id()
     try:

@@ -56,6 +56,10 @@ class Settings:
     public_base_url: str | None = None
     max_images: int | None = None
     progress: bool = True
+    # The preset the endpoint came from (``openai``, ``wisgate``), if any: names the provider.
+    provider: str | None = None
+    read_timeout: float = 360.0
+    max_attempts: int = 6
 
     @property
     def uses_real_provider(self) -> bool:
@@ -75,6 +79,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     preset = env.get(f"{ENV_PREFIX}PROVIDER", "").lower()
     if preset and preset not in PROVIDER_PRESETS:
         raise ValueError(f"{ENV_PREFIX}PROVIDER must be one of {', '.join(PROVIDER_PRESETS)}")
+    if preset:
+        values["provider"] = preset
     if base := env.get("OPENAI_BASE_URL") or PROVIDER_PRESETS.get(preset):
         values["base_url"] = base.rstrip("/")
     for name, convert in (
@@ -85,6 +91,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("chunk_size", int),
         ("public_base_url", str),
         ("templates_dir", Path),
+        ("read_timeout", float),
+        ("max_attempts", int),
     ):
         raw = env.get(ENV_PREFIX + name.upper())
         if raw:

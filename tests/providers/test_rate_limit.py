@@ -1,0 +1,65 @@
+"""The run's request budget: in flight, images per window (n counts n), and a shared pause."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from catalog_imagegen.providers.rate_limit import RequestLimiter
+
+
+async def test_no_more_than_concurrency_requests_are_in_flight() -> None:
+    limiter = RequestLimiter(concurrency=3)
+    in_flight = peak = 0
+
+    async def request() -> None:
+        nonlocal in_flight, peak
+        async with limiter.slot():
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.01)
+            in_flight -= 1
+
+    await asyncio.gather(*(request() for _ in range(20)))
+    assert peak == 3
+
+
+async def test_no_window_holds_more_images_than_the_limit_and_n_counts_n() -> None:
+    window = 0.4
+    limiter = RequestLimiter(concurrency=10, rpm=5, window_seconds=window)
+    sent: list[tuple[float, int]] = []
+
+    async def request(images: int) -> None:
+        async with limiter.slot(images):
+            sent.append((time.monotonic(), images))
+
+    started = time.monotonic()
+    await asyncio.gather(*(request(n) for n in [2, 1, 2, 1, 1, 2, 1]))  # 10 images, limit 5
+    assert time.monotonic() - started >= window * 0.95  # the second half waited for the window
+    for at, _ in sent:
+        in_window = sum(n for t, n in sent if at <= t < at + window)
+        assert in_window <= 5
+
+
+async def test_a_pause_holds_back_every_sender() -> None:
+    limiter = RequestLimiter(concurrency=4)
+    limiter.pause(0.3)
+    limiter.pause(0.1)  # a shorter pause never cuts a longer one short
+    started = time.monotonic()
+
+    async def request() -> float:
+        async with limiter.slot():
+            return time.monotonic() - started
+
+    waits = await asyncio.gather(*(request() for _ in range(4)))
+    assert min(waits) >= 0.29
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        RequestLimiter(concurrency=0)
+    with pytest.raises(ValueError, match="rpm"):
+        RequestLimiter(concurrency=1, rpm=0)
+    assert repr(RequestLimiter(concurrency=2, rpm=60)) == "RequestLimiter(concurrency=2, rpm=60)"
