@@ -83,12 +83,12 @@ def test_empty_or_absolute_keys_are_refused(stubbed: tuple[S3ObjectStore, Stubbe
 
 
 def test_client_config_bounds_retries_timeouts_and_pool() -> None:
-    config = s3_client_config(max_pool_connections=80)
+    options = vars(s3_client_config(max_pool_connections=80))  # botocore sets them as attributes
 
-    assert config.retries == {"mode": "standard", "max_attempts": 3}
-    assert config.max_pool_connections == 80
-    assert config.connect_timeout == 5
-    assert config.read_timeout == 60
+    assert options["retries"] == {"mode": "standard", "max_attempts": 3}
+    assert options["max_pool_connections"] == 80
+    assert options["connect_timeout"] == 5
+    assert options["read_timeout"] == 60
 
 
 def test_region_comes_from_aws_region_when_boto3_has_none(
