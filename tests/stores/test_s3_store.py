@@ -68,7 +68,13 @@ def test_keys_live_under_the_store_prefix(store: S3ObjectStore, s3_env: SeaweedF
     assert store.url_for("images/a.png") == f"s3://{store.bucket}/catalog/images/a.png"
 
 
-def test_upload_carries_a_sha256_the_server_stores(store: S3ObjectStore, s3_env: SeaweedFS) -> None:
+@pytest.mark.parametrize("calculation", ["when_supported", "when_required"])
+def test_upload_carries_a_sha256_the_server_stores(
+    s3_env: SeaweedFS, s3_bucket: str, monkeypatch: pytest.MonkeyPatch, calculation: str
+) -> None:
+    # Even a boto3 told to add checksums only where required sends the store's own SHA-256.
+    monkeypatch.setenv("AWS_REQUEST_CHECKSUM_CALCULATION", calculation)
+    store = S3ObjectStore(s3_bucket, "catalog")
     store.put("images/a.png", PNG, content_type="image/png")
 
     head = s3_env.client().head_object(
