@@ -105,13 +105,15 @@ def pick_free_ports() -> WeedPorts:
     """Five HTTP ports that are free, each with its gRPC partner free too."""
     chooser = SystemRandom()
     chosen: list[int] = []
-    while len(chosen) < len(SERVICES):
+    for _ in range(1000):
         port = chooser.randrange(*PORT_RANGE)
         taken = {p for c in chosen for p in (c, c + GRPC_PORT_OFFSET)}
         pair = (port, port + GRPC_PORT_OFFSET)
         if taken.isdisjoint(pair) and all(_port_is_free(p) for p in pair):
             chosen.append(port)
-    return WeedPorts(*chosen)
+        if len(chosen) == len(SERVICES):
+            return WeedPorts(*chosen)
+    raise SeaweedFSError(f"no free loopback port pairs left in {PORT_RANGE[0]}-{PORT_RANGE[1]}")
 
 
 def _port_is_free(port: int) -> bool:
