@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -13,6 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
+from catalog_imagegen.testing import seaweedfs as seaweedfs_module
 from catalog_imagegen.testing.seaweedfs import (
     GRPC_PORT_OFFSET,
     SeaweedFS,
@@ -80,6 +84,31 @@ def test_a_weed_that_dies_at_start_is_reported_with_its_log(tmp_path: Path) -> N
         SeaweedFS(tmp_path / "data", "key", "secret", weed=fake_weed).start()
 
     assert "port 1234 for S3 is not available" in str(failed.value)
+
+
+def test_a_port_taken_before_weed_binds_it_is_retried_with_new_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()  # accepts connections and never answers: a probe must not hang on it
+        taken = squatter.getsockname()[1]
+        picks: list[WeedPorts] = []
+
+        def first_pick_loses_its_s3_port() -> WeedPorts:
+            ports = pick_free_ports()
+            picks.append(dataclasses.replace(ports, s3=taken) if not picks else ports)
+            return picks[-1]
+
+        monkeypatch.setattr(seaweedfs_module, "pick_free_ports", first_pick_loses_its_s3_port)
+        started = time.monotonic()
+        with SeaweedFS(tmp_path, "key", "secret") as server:
+            assert time.monotonic() - started < 20
+            assert server.endpoint_url != f"http://127.0.0.1:{taken}"
+            server.client().list_buckets()
+
+    assert len(picks) == 2
+    assert f"port {taken} for S3" in (tmp_path / "weed.log").read_text(errors="replace")
 
 
 def test_command_line_serves_until_terminated(tmp_path: Path) -> None:

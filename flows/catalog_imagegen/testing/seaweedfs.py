@@ -249,7 +249,7 @@ class SeaweedFS:
             self._log.close()
             self._log = None
 
-    def client(self, *, max_attempts: int = 3) -> S3Client:
+    def client(self, *, max_attempts: int = 3, read_timeout: float = 30.0) -> S3Client:
         """A boto3 S3 client signed with this server's admin credentials."""
         session = boto3.session.Session(
             aws_access_key_id=self.access_key,
@@ -258,7 +258,7 @@ class SeaweedFS:
         )
         config = Config(
             connect_timeout=2,
-            read_timeout=30,
+            read_timeout=read_timeout,
             retries={"mode": "standard", "max_attempts": max_attempts},
         )
         return session.client("s3", endpoint_url=self.endpoint_url, config=config)
@@ -303,7 +303,8 @@ class SeaweedFS:
         return offset
 
     def _wait_until_serving(self, log_offset: int) -> None:
-        probe = self.client(max_attempts=1)
+        # Short reads: if weed lost its port to another listener, the probe must not hang there.
+        probe = self.client(max_attempts=1, read_timeout=2.0)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
