@@ -26,6 +26,8 @@ for _name in (
 for _name in [n for n in os.environ if n.startswith("CATALOG_IMAGEGEN_")]:
     os.environ.pop(_name)
 
+pytest_plugins = ["tests.plugins.s3_server"]
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CATALOG = REPO / "catalog_samples" / "catalog.csv"
 TEMPLATES = REPO / "templates"

@@ -80,7 +80,10 @@ def add_selection_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", help="output folder (default ./output)")
+    parser.add_argument("--output", help="output folder or s3://bucket/prefix (default ./output)")
+    parser.add_argument("--bucket", help="S3 bucket (endpoint and credentials: boto3's own)")
+    parser.add_argument("--prefix", help="key prefix inside the bucket")
+    parser.add_argument("--public-base-url", help="CDN or public URL in front of the bucket")
     parser.add_argument("--concurrency", type=int, help="image requests in flight (default 8)")
     parser.add_argument("--rpm", type=int, help="images per minute the provider allows")
     parser.add_argument(
@@ -110,6 +113,9 @@ def run_command(args: argparse.Namespace) -> int:
             catalog_format=args.format,
             sheet=args.sheet,
             provider=args.provider,
+            bucket=args.bucket,
+            prefix=args.prefix,
+            public_base_url=args.public_base_url,
             base_url=args.base_url,
             return_state=True,
         )
@@ -140,13 +146,16 @@ def print_summary(summary: Any) -> None:
         print(f"  ... and {len(summary.failures) - 20} more (see the run manifest)", file=out)
     for reject in summary.rejects[:20]:
         print(f"  {reject}", file=out)
-    print(f"Output:       {summary.output}", file=out)
-    print(f"Manifest:     {summary.manifest}", file=out)
-    print(f"Run manifest: {summary.run_manifest}", file=out)
-    print(f"Images CSV:   {summary.images_report}", file=out)
-    print(f"Rejects:      {summary.rejects_report}", file=out)
-    if summary.shopify_import:
-        print(f"Shopify CSV:  {summary.shopify_import}", file=out)
+    for label, value in (
+        ("Output", summary.output),
+        ("Manifest", summary.manifest),
+        ("Run manifest", summary.run_manifest),
+        ("Images CSV", summary.images_report),
+        ("Rejects", summary.rejects_report),
+        ("Shopify CSV", getattr(summary, "shopify_import", "")),
+    ):
+        if value:
+            print(f"{label + ':':<14}{value}", file=out)
     if summary.preview:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 

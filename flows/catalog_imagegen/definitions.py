@@ -14,6 +14,7 @@ from catalog_imagegen.providers.rate_limit import RequestLimiter
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.stores.base import ObjectStore
 from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.stores.s3 import S3ObjectStore
 
 
 @dataclass
@@ -41,10 +42,17 @@ def build_provider(settings: Settings, seasons: Mapping[str, Season]) -> ImagePr
             read_timeout=settings.read_timeout,
         )
     accents = {name: season.accent for name, season in seasons.items()}
-    return OfflinePreviewProvider(season_accents=accents)
+    return OfflinePreviewProvider(season_accents=accents, latency=settings.preview_latency)
 
 
 def build_store(settings: Settings) -> ObjectStore:
+    """An S3 bucket when one is named (``--bucket`` or an ``s3://`` output), else a folder."""
+    if settings.bucket:
+        return S3ObjectStore(
+            settings.bucket, settings.prefix, public_base_url=settings.public_base_url
+        )
+    if settings.output.startswith("s3://"):
+        return S3ObjectStore.from_uri(settings.output, public_base_url=settings.public_base_url)
     return LocalDirectoryStore(settings.output)
 
 

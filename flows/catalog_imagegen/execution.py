@@ -20,6 +20,11 @@ from urllib.parse import quote
 from catalog_imagegen.image_files import InvalidImage, check_image
 from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import IMMUTABLE, ManifestEntry
+from catalog_imagegen.provenance import (
+    ALGORITHMIC_MEDIA,
+    TRAINED_ALGORITHMIC_MEDIA,
+    mark_source_type,
+)
 from catalog_imagegen.providers.base import (
     CONTENT_TYPES,
     GeneratedImage,
@@ -160,10 +165,13 @@ class ImageMaker:
             return JobOutcome(job, "failed", "provider returned no image", attempts, usage=usage)
         try:
             sizes = [check_image(image.data, job.settings.output_format) for image in result.images]
-            keys = [_image_key(job, index) for index in range(len(result.images))]
+            images = [
+                self._marked(image, size) for image, size in zip(result.images, sizes, strict=True)
+            ]
+            keys = [_image_key(job, index) for index in range(len(images))]
             # Alternates first, the primary last: the primary's presence means the job is done.
-            for index in reversed(range(len(result.images))):
-                self._put_image(job, keys[index], result.images[index], sizes[index])
+            for index in reversed(range(len(images))):
+                self._put_image(job, keys[index], images[index], sizes[index])
         except InvalidImage as error:
             return JobOutcome(job, "failed", f"provider returned {error}", attempts, usage=usage)
         except StoreAccessDenied as error:
@@ -171,7 +179,7 @@ class ImageMaker:
             return JobOutcome(job, "failed", str(error), attempts, usage=usage)
         except StoreError as error:
             return JobOutcome(job, "failed", f"upload failed: {error}", attempts, usage=usage)
-        primary = result.images[0]
+        primary = images[0]
         entry = entry_for(
             job,
             storage_key=keys[0],
@@ -185,6 +193,12 @@ class ImageMaker:
             alternates=tuple(keys[1:]),
         )
         return JobOutcome(job, "generated", attempts=attempts, entry=entry, usage=usage)
+
+    def _marked(self, image: GeneratedImage, size: tuple[int, int]) -> GeneratedImage:
+        """The image declaring in its XMP how it was made (Merchant Center asks for AI images)."""
+        source_type = ALGORITHMIC_MEDIA if self.provider.is_preview else TRAINED_ALGORITHMIC_MEDIA
+        data = mark_source_type(image.data, image.format, source_type, size)
+        return GeneratedImage(data, image.format, image.width, image.height)
 
     def _put_image(self, job: Job, key: str, image: GeneratedImage, size: tuple[int, int]) -> None:
         self.store.put(

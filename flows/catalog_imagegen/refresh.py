@@ -45,6 +45,7 @@ from catalog_imagegen.steps import (
     recover_entry,
     split_done,
 )
+from catalog_imagegen.stores.base import StoreError
 
 CHUNKS_IN_FLIGHT = 3
 
@@ -147,6 +148,9 @@ async def catalog_refresh(
     sheet: str | None = None,
     provider: str | None = None,
     base_url: str | None = None,
+    bucket: str | None = None,
+    prefix: str | None = None,
+    public_base_url: str | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -157,6 +161,9 @@ async def catalog_refresh(
         max_images=max_images,
         model=model,
         progress=progress,
+        bucket=bucket,
+        prefix=prefix,
+        public_base_url=public_base_url,
     )
     settings = with_endpoint(settings, provider=provider, base_url=base_url)
     started_at = now_iso()
@@ -179,6 +186,18 @@ async def catalog_refresh(
     for reject in prepared.rejects:
         logger.warning(reject.describe())
     resources = build_resources(settings, load_seasons(settings.templates_dir))
+    try:
+        resources.store.check_access()
+    except StoreError as error:
+        logger.error(str(error))
+        summary = RunSummary(
+            run_id=run_id,
+            catalog=catalog,
+            output=resources.store.describe(),
+            preview=resources.provider.is_preview,
+            stop_reason=str(error),
+        )
+        return Failed(message=f"run stopped: {error}", data=summary)
     if resources.provider.is_preview:
         logger.warning(PREVIEW_NOTICE)
     split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
@@ -196,7 +215,13 @@ async def catalog_refresh(
         preview=resources.provider.is_preview,
         stop_reason=stop_reason,
     )
-    publish_results(resources, summary, skipped + made, prepared, started_at)
+    try:
+        publish_results(resources, summary, skipped + made, prepared, started_at)
+    except StoreError as error:
+        # Versions are immutable and the pointer moves last: latest.json still names a whole
+        # manifest, and every image stored so far is found by the next run.
+        summary.stop_reason = f"could not publish the manifest ({error}); latest.json unchanged"
+        logger.error(summary.stop_reason)
     await resources.provider.aclose()
     await create_table_artifact(
         key="catalog-refresh-summary",

@@ -54,7 +54,13 @@ class Settings:
     rpm: int | None = None
     chunk_size: int = 500
     public_base_url: str | None = None
+    # S3 output: a bucket (and key prefix), or an ``s3://bucket/prefix`` output. Credentials,
+    # region and endpoint (AWS_ENDPOINT_URL_S3) come from boto3's own configuration.
+    bucket: str | None = None
+    prefix: str = ""
     max_images: int | None = None
+    # Seconds each offline preview waits, to rehearse a long run (demos, tests); 0 normally.
+    preview_latency: float = 0.0
     progress: bool = True
     # The preset the endpoint came from (``openai``, ``wisgate``), if any: names the provider.
     provider: str | None = None
@@ -93,6 +99,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("templates_dir", Path),
         ("read_timeout", float),
         ("max_attempts", int),
+        ("bucket", str),
+        ("prefix", str),
+        ("preview_latency", float),
     ):
         raw = env.get(ENV_PREFIX + name.upper())
         if raw:

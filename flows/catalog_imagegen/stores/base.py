@@ -86,3 +86,7 @@ class ObjectStore(Protocol):
     def describe(self) -> str:
         """A one-line, secret-free description for messages: ``s3://bucket/prefix at URL``."""
         ...
+
+    def check_access(self) -> None:
+        """Fail fast, before any image is paid for, when the store cannot be written."""
+        ...

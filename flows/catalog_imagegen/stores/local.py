@@ -21,7 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from catalog_imagegen.stores.base import ObjectInfo, PreconditionFailed, StoredObject, StoreError
+from catalog_imagegen.stores.base import (
+    ObjectInfo,
+    PreconditionFailed,
+    StoreAccessDenied,
+    StoredObject,
+    StoreError,
+)
 
 META_DIR = ".meta"
 
@@ -33,6 +39,14 @@ class LocalDirectoryStore:
 
     def describe(self) -> str:
         return f"folder {self.root}"
+
+    def check_access(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create {self.describe()}: {error.strerror}") from None
+        if not os.access(self.root, os.W_OK):
+            raise StoreAccessDenied(f"{self.describe()} is not writable")
 
     def url_for(self, key: str) -> str:
         return self._path(key).as_uri()
