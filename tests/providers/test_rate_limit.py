@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -41,6 +42,21 @@ async def test_no_window_holds_more_images_than_the_limit_and_n_counts_n() -> No
     for at, _ in sent:
         in_window = sum(n for t, n in sent if at <= t < at + window)
         assert in_window <= 5
+
+
+async def test_images_are_paced_evenly_not_sent_in_one_burst() -> None:
+    window = 1.2  # a scaled-down minute: 60 "per minute" is one image every 20 ms
+    limiter = RequestLimiter(concurrency=8, rpm=60, window_seconds=window)
+    sent: list[float] = []
+
+    async def request() -> None:
+        async with limiter.slot():
+            sent.append(time.monotonic())
+
+    await asyncio.gather(*(request() for _ in range(30)))
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert sent[-1] - sent[0] >= 28 * window / 60 * 0.9
+    assert max(gaps) < 5 * window / 60  # steady, not a burst then a long wait
 
 
 async def test_a_pause_holds_back_every_sender() -> None:

@@ -5,6 +5,11 @@ provider's limits are per account, not per task. A request for ``n`` images coun
 the images-per-minute window (that is how image APIs count). The window is a sliding 60 s log of
 what was sent, so no 60 s span ever holds more than ``rpm`` images, as the provider counts them.
 A 429 with ``Retry-After`` pauses every sender, so the run backs off as a whole.
+
+Within the window, requests are also paced evenly (at most a sixtieth of the window, one
+second's worth of images, ahead of an even rate), because providers enforce per-minute limits
+over shorter periods too: 600 images a minute means about 10 a second, not 600 in the first
+second and then a pause.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from contextlib import asynccontextmanager
 WINDOW_SECONDS = 60.0
 # Requests reach the server a little after we log them; leave that much slack in the window.
 WINDOW_SLACK_SECONDS = 0.5
+PACING_BURST_FRACTION = 1 / 60
 
 
 class RequestLimiter:
@@ -42,6 +48,7 @@ class RequestLimiter:
         self._sent_images = 0
         self._window_lock = asyncio.Lock()
         self._paused_until = 0.0
+        self._paced_until = 0.0  # when the images sent so far are "paid off" at an even rate
 
     def __repr__(self) -> str:
         return f"RequestLimiter(concurrency={self.concurrency}, rpm={self.rpm})"
@@ -65,7 +72,7 @@ class RequestLimiter:
         # One waiter at a time, so the earliest request gets the next free place in the window.
         async with self._window_lock:
             while True:
-                delay = max(self.paused_for, self._window_delay(images))
+                delay = max(self.paused_for, self._window_delay(images), self._pacing_delay())
                 if delay <= 0:
                     break
                 await asyncio.sleep(delay)
@@ -87,7 +94,15 @@ class RequestLimiter:
                 return sent_at + self._window - now
         return self._window  # unreachable: emptying the window always makes room
 
+    def _pacing_delay(self) -> float:
+        if self.rpm is None:
+            return 0.0
+        burst = self._window * PACING_BURST_FRACTION
+        return max(0.0, self._paced_until - self._clock() - burst)
+
     def _record(self, images: int) -> None:
         if self.rpm is not None:
-            self._sent.append((self._clock(), images))
+            now = self._clock()
+            self._sent.append((now, images))
             self._sent_images += images
+            self._paced_until = max(self._paced_until, now) + images * self._window / self.rpm
