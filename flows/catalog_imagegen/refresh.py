@@ -27,11 +27,12 @@ from prefect.states import Completed, Failed, State
 
 from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
-from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
+from catalog_imagegen.execution import ImageMaker, JobOutcome, now_iso
 from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import load_latest
 from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
 from catalog_imagegen.settings import Settings, settings_from_env
+from catalog_imagegen.slice_planning import spend_control
 from catalog_imagegen.sources import SourceLoader
 from catalog_imagegen.steps import (
     DoneSplit,
@@ -112,6 +113,7 @@ def publish_results(
         started_at=started_at,
         provider=resources.provider.name,
         model=resources.provider.model,
+        prices=resources.prices,
     )
     return summary
 
@@ -128,6 +130,7 @@ async def catalog_refresh(
     model: str | None = None,
     strict: bool = False,
     progress: bool = True,
+    max_cost: float | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -136,6 +139,7 @@ async def catalog_refresh(
         concurrency=concurrency,
         rpm=rpm,
         max_images=max_images,
+        max_cost=max_cost,
         model=model,
         progress=progress,
     )
@@ -184,7 +188,7 @@ async def catalog_refresh(
 async def make_all(
     jobs: list[Job], resources: Resources, settings: Settings, run_id: str, catalog: str
 ) -> tuple[list[JobOutcome], str | None]:
-    control = RunControl(max_images=settings.max_images)
+    control = spend_control(settings, resources.prices)
     progress = resources.progress
     progress.start(len(jobs), 0)
     loader = SourceLoader(Path(catalog).resolve().parent)

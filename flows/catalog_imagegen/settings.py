@@ -3,7 +3,8 @@
 - ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``: the image API, as the OpenAI SDK names them. No key
   means offline preview images.
 - ``AWS_*`` (profile, region, credentials, ``AWS_ENDPOINT_URL_S3``): read by boto3 itself.
-- ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder, ...).
+- ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder,
+  ``PRICES_FILE`` for the price table, ``PREVIEW_LATENCY`` to slow offline previews down, ...).
 
 Secrets are held in ``Secret``, whose ``repr`` and ``str`` never show the value, so a settings
 object can be logged, put in an exception or a Prefect parameter without leaking the key.
@@ -55,6 +56,10 @@ class Settings:
     chunk_size: int = 500
     public_base_url: str | None = None
     max_images: int | None = None
+    max_cost: float | None = None  # USD, estimated from the price table before dispatch
+    prices_file: Path | None = None  # JSON price table replacing the default (``pricing``)
+    # Seconds each offline preview takes: a demo and testing knob that mimics a slow provider.
+    preview_latency: float = 0.0
     progress: bool = True
 
     @property
@@ -85,6 +90,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("chunk_size", int),
         ("public_base_url", str),
         ("templates_dir", Path),
+        ("prices_file", Path),
+        ("preview_latency", float),
     ):
         raw = env.get(ENV_PREFIX + name.upper())
         if raw:

@@ -25,11 +25,17 @@ class OfflinePreviewProvider:
     name = "offline-preview"
     is_preview = True
 
-    def __init__(self, season_accents: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, season_accents: Mapping[str, str] | None = None, *, latency: float = 0.0
+    ) -> None:
         self.model = PREVIEW_MODEL
         self._accents = dict(season_accents or {})
+        # Seconds per request, to mimic a slow image API in demos and crash/resume tests.
+        self._latency = latency
 
     async def create_images(self, request: ImageRequest) -> ProviderResult:
+        if self._latency > 0:
+            await asyncio.sleep(self._latency)
         images = await asyncio.to_thread(self._render_all, request)
         return ProviderResult(images=images)
 

@@ -1,0 +1,138 @@
+"""The ``catalog_backfill`` Prefect flow: redo exactly a slice of a catalog, never paying twice.
+
+It reads like its sentence: read and plan the whole catalog, take the lock for these parameters,
+select the slice and skip what is stored (unless forced), make the rest, publish, release. It
+reuses the tasks of ``catalog_refresh``; a dry run stops after the selection with a forecast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.states import Completed, Failed
+
+from catalog_imagegen.catalog.model import CatalogError
+from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
+from catalog_imagegen.execution import now_iso
+from catalog_imagegen.prompt_templates import TemplateError, load_seasons
+from catalog_imagegen.refresh import (
+    JobBatch,
+    failure_message,
+    make_all,
+    new_run_id,
+    publish_results,
+    read_and_plan,
+)
+from catalog_imagegen.run_history import UnknownRun
+from catalog_imagegen.run_lock import AlreadyRunning, acquire, idempotency_key
+from catalog_imagegen.selection import Selection
+from catalog_imagegen.settings import settings_from_env
+from catalog_imagegen.slice_planning import SlicePlan, forecast, plan_slice, spend_control
+from catalog_imagegen.steps import RunSummary
+
+ALREADY_RUNNING = "AlreadyRunning"
+
+
+@task(cache_policy=NO_CACHE)
+def select_slice(
+    jobs: JobBatch, selection: Selection, resources: Resources, run_id: str, dry_run: bool
+) -> SlicePlan:
+    return plan_slice(jobs.jobs, selection, resources.store, run_id, recover=not dry_run)
+
+
+@flow(name="catalog_backfill", validate_parameters=False)
+async def catalog_backfill(
+    catalog: str,
+    output: str | None = None,
+    skus: list[str] | None = None,
+    seasons: list[str] | None = None,
+    colours: list[str] | None = None,
+    templates: list[str] | None = None,
+    only_failed: str | None = None,
+    changed: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    max_images: int | None = None,
+    max_cost: float | None = None,
+    concurrency: int | None = None,
+    model: str | None = None,
+    strict: bool = False,
+    progress: bool = True,
+) -> State[Any]:
+    """Make the images of a slice of the catalog (or, with ``force``, make them again)."""
+    logger = get_run_logger()
+    settings = settings_from_env().with_overrides(
+        output=output,
+        concurrency=concurrency,
+        max_images=max_images,
+        max_cost=max_cost,
+        model=model,
+        progress=progress,
+    )
+    selection = Selection(
+        tuple(skus or ()),
+        tuple(colours or ()),
+        tuple(seasons or ()),
+        tuple(templates or ()),
+        only_failed,
+        changed,
+        force,
+    )
+    started_at, run_id = now_iso(), new_run_id()
+    try:
+        prepared = read_and_plan(catalog, settings, (), (), strict)
+    except (CatalogError, TemplateError) as error:
+        return Failed(message=str(error))
+    resources = build_resources(settings, load_seasons(settings.templates_dir))
+    if resources.provider.is_preview and not dry_run:
+        logger.warning(PREVIEW_NOTICE)
+    try:
+        sliced = select_slice(JobBatch(0, prepared.jobs), selection, resources, run_id, dry_run)
+    except UnknownRun as error:
+        return Failed(message=str(error))
+    if dry_run:
+        preview = forecast(sliced, resources.prices, spend_control(settings, resources.prices))
+        return Completed(message="\n".join(preview.lines()), data=preview)
+    key = idempotency_key(
+        catalog, backfill_parameters(selection, settings.model, max_images, max_cost)
+    )
+    try:
+        lock = acquire(resources.store, key, run_id)
+    except AlreadyRunning as error:
+        logger.warning(str(error))
+        return Completed(name=ALREADY_RUNNING, message=str(error))
+    try:
+        made, stop_reason = await make_all(sliced.todo, resources, settings, run_id, catalog)
+        summary = RunSummary(
+            run_id=run_id,
+            catalog=catalog,
+            output=resources.store.describe(),
+            preview=resources.provider.is_preview,
+            stop_reason=stop_reason,
+            selection=selection.describe(),
+        )
+        publish_results(resources, summary, sliced.skipped + made, prepared, started_at)
+    finally:
+        lock.release()
+        await resources.provider.aclose()
+    if not summary.ok:
+        return Failed(message=failure_message(summary), data=summary)
+    return Completed(
+        message=f"{summary.generated} generated, {summary.skipped} skipped", data=summary
+    )
+
+
+def backfill_parameters(
+    selection: Selection, model: str, max_images: int | None, max_cost: float | None
+) -> dict[str, Any]:
+    """What makes two backfills the same backfill (with the catalog's bytes)."""
+    return {
+        "selection": asdict(selection),
+        "model": model,
+        "max_images": max_images,
+        "max_cost": max_cost,
+    }
