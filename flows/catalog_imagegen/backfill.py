@@ -29,10 +29,10 @@ from catalog_imagegen.refresh import (
 )
 from catalog_imagegen.run_history import UnknownRun
 from catalog_imagegen.run_lock import AlreadyRunning, acquire, idempotency_key
-from catalog_imagegen.selection import Selection
-from catalog_imagegen.settings import settings_from_env
+from catalog_imagegen.selection import Selection, selection_of
+from catalog_imagegen.settings import Settings, settings_from_env
 from catalog_imagegen.slice_planning import SlicePlan, forecast, plan_slice, spend_control
-from catalog_imagegen.steps import RunSummary
+from catalog_imagegen.steps import PreparedRun, RunSummary
 
 ALREADY_RUNNING = "AlreadyRunning"
 
@@ -64,7 +64,6 @@ async def catalog_backfill(
     progress: bool = True,
 ) -> State[Any]:
     """Make the images of a slice of the catalog (or, with ``force``, make them again)."""
-    logger = get_run_logger()
     settings = settings_from_env().with_overrides(
         output=output,
         concurrency=concurrency,
@@ -73,52 +72,58 @@ async def catalog_backfill(
         model=model,
         progress=progress,
     )
-    selection = Selection(
-        tuple(skus or ()),
-        tuple(colours or ()),
-        tuple(seasons or ()),
-        tuple(templates or ()),
-        only_failed,
-        changed,
-        force,
-    )
+    selection = selection_of(skus, colours, seasons, templates, only_failed, changed, force)
     started_at, run_id = now_iso(), new_run_id()
     try:
         prepared = read_and_plan(catalog, settings, (), (), strict)
-    except (CatalogError, TemplateError) as error:
-        return Failed(message=str(error))
-    resources = build_resources(settings, load_seasons(settings.templates_dir))
-    if resources.provider.is_preview and not dry_run:
-        logger.warning(PREVIEW_NOTICE)
-    try:
+        resources = build_resources(settings, load_seasons(settings.templates_dir))
         sliced = select_slice(JobBatch(0, prepared.jobs), selection, resources, run_id, dry_run)
-    except UnknownRun as error:
+    except (CatalogError, TemplateError, UnknownRun) as error:
         return Failed(message=str(error))
     if dry_run:
         preview = forecast(sliced, resources.prices, spend_control(settings, resources.prices))
         return Completed(message="\n".join(preview.lines()), data=preview)
-    key = idempotency_key(
-        catalog, backfill_parameters(selection, settings.model, max_images, max_cost)
-    )
+    key = idempotency_key(catalog, backfill_parameters(selection, settings))
     try:
         lock = acquire(resources.store, key, run_id)
     except AlreadyRunning as error:
-        logger.warning(str(error))
+        get_run_logger().warning(str(error))
         return Completed(name=ALREADY_RUNNING, message=str(error))
     try:
-        made, stop_reason = await make_all(sliced.todo, resources, settings, run_id, catalog)
-        summary = RunSummary(
-            run_id=run_id,
-            catalog=catalog,
-            output=resources.store.describe(),
-            preview=resources.provider.is_preview,
-            stop_reason=stop_reason,
-            selection=selection.describe(),
+        summary = await make_slice(
+            catalog, sliced, prepared, resources, settings, run_id, started_at
         )
-        publish_results(resources, summary, sliced.skipped + made, prepared, started_at)
     finally:
         lock.release()
         await resources.provider.aclose()
+    return final_state(summary)
+
+
+async def make_slice(
+    catalog: str,
+    sliced: SlicePlan,
+    prepared: PreparedRun,
+    resources: Resources,
+    settings: Settings,
+    run_id: str,
+    started_at: str,
+) -> RunSummary:
+    if resources.provider.is_preview:
+        get_run_logger().warning(PREVIEW_NOTICE)
+    made, stop_reason = await make_all(sliced.todo, resources, settings, run_id, catalog)
+    summary = RunSummary(
+        run_id=run_id,
+        catalog=catalog,
+        output=resources.store.describe(),
+        preview=resources.provider.is_preview,
+        stop_reason=stop_reason,
+        selection=sliced.selection.describe(),
+    )
+    publish_results(resources, summary, sliced.skipped + made, prepared, started_at)
+    return summary
+
+
+def final_state(summary: RunSummary) -> State[Any]:
     if not summary.ok:
         return Failed(message=failure_message(summary), data=summary)
     return Completed(
@@ -126,13 +131,12 @@ async def catalog_backfill(
     )
 
 
-def backfill_parameters(
-    selection: Selection, model: str, max_images: int | None, max_cost: float | None
-) -> dict[str, Any]:
+def backfill_parameters(selection: Selection, settings: Settings) -> dict[str, Any]:
     """What makes two backfills the same backfill (with the catalog's bytes)."""
     return {
         "selection": asdict(selection),
-        "model": model,
-        "max_images": max_images,
-        "max_cost": max_cost,
+        "model": settings.model,
+        "output": settings.output,
+        "max_images": settings.max_images,
+        "max_cost": settings.max_cost,
     }

@@ -10,7 +10,10 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog_imagegen.selection import Selection
 
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
 
@@ -128,15 +131,7 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
         **{k: parameters.get(k) for k in ("output", "max_images", "max_cost", "model")}
     )
     is_backfill = "skus" in parameters
-    selection = Selection(
-        skus=tuple(parameters.get("skus") or ()),
-        colours=tuple(parameters.get("colours") or ()),
-        seasons=tuple(parameters.get("seasons") or ()),
-        templates=tuple(parameters.get("templates") or ()),
-        only_failed=parameters.get("only_failed"),
-        changed=bool(parameters.get("changed")),
-        force=bool(parameters.get("force")),
-    )
+    selection = selection_from(parameters) if is_backfill else Selection()
     try:
         prepared = prepare_run(
             parameters["catalog"],
@@ -148,8 +143,6 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
             template_names=() if is_backfill else parameters.get("templates") or (),
         )
         store = build_store(settings)
-        if not is_backfill:
-            selection = Selection()
         plan = plan_slice(prepared.jobs, selection, store, "dry-run", recover=False)
     except (CatalogError, TemplateError, UnknownRun) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -159,6 +152,13 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
     if not settings.uses_real_provider:
         print("  (no OPENAI_API_KEY: the real run would make offline previews, which cost nothing)")
     return EXIT_OK
+
+
+def selection_from(parameters: dict[str, Any]) -> Selection:
+    from catalog_imagegen.selection import selection_of
+
+    names = ("skus", "colours", "seasons", "templates", "only_failed", "changed", "force")
+    return selection_of(**{name: parameters.get(name) for name in names})
 
 
 def status_command(args: argparse.Namespace) -> int:

@@ -37,6 +37,27 @@ class Selection:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if v}
 
 
+def selection_of(
+    skus: Iterable[str] | None = None,
+    colours: Iterable[str] | None = None,
+    seasons: Iterable[str] | None = None,
+    templates: Iterable[str] | None = None,
+    only_failed: str | None = None,
+    changed: bool | None = False,
+    force: bool | None = False,
+) -> Selection:
+    """A selection from flow or command parameters, where ``None`` means not given."""
+    return Selection(
+        tuple(skus or ()),
+        tuple(colours or ()),
+        tuple(seasons or ()),
+        tuple(templates or ()),
+        only_failed or None,
+        bool(changed),
+        bool(force),
+    )
+
+
 def slot_of(job: Job) -> Slot:
     return (job.sku, job.colour.key, job.season, job.template)
 

@@ -27,6 +27,7 @@ from catalog_imagegen.stores.base import ObjectStore
 class SlicePlan:
     todo: list[Job]  # to request from the provider, forced redos included
     skipped: list[JobOutcome]  # already stored, reported as skipped
+    selection: Selection
     states: Counter[JobState] = field(default_factory=Counter)
 
 
@@ -55,7 +56,7 @@ def plan_slice(
         redo = secrets.token_hex(4)  # a new storage key: the stored image stays cacheable
         done = {job.key for job in split.done}
         todo = [replace(job, redo=redo) if job.key in done else job for job in chosen]
-        return SlicePlan(todo=todo, skipped=[], states=states)
+        return SlicePlan(todo=todo, skipped=[], selection=selection, states=states)
     skipped = [
         JobOutcome(
             job,
@@ -65,7 +66,7 @@ def plan_slice(
         )
         for job in split.done
     ]
-    return SlicePlan(todo=split.todo, skipped=skipped, states=states)
+    return SlicePlan(todo=split.todo, skipped=skipped, selection=selection, states=states)
 
 
 def failed_slots(store: ObjectStore, run_id: str, *, required: bool) -> set[Slot]:
