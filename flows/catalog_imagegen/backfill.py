@@ -21,6 +21,7 @@ from catalog_imagegen.execution import now_iso
 from catalog_imagegen.prompt_templates import TemplateError, load_seasons
 from catalog_imagegen.refresh import (
     JobBatch,
+    RunResults,
     failure_message,
     make_all,
     new_run_id,
@@ -119,7 +120,7 @@ async def make_slice(
         stop_reason=stop_reason,
         selection=sliced.selection.describe(),
     )
-    publish_results(resources, summary, sliced.skipped + made, prepared, started_at)
+    publish_results(resources, summary, RunResults(sliced.skipped + made, prepared), started_at)
     return summary
 
 
