@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from catalog_imagegen.backfill import ALREADY_RUNNING, catalog_backfill
+from catalog_imagegen.backfill import ALREADY_RUNNING, catalog_backfill, idempotency_key_for
 from catalog_imagegen.manifest import load_latest
 from catalog_imagegen.refresh import catalog_refresh
 from catalog_imagegen.run_history import load_run
+from catalog_imagegen.run_lock import lock_key
 from catalog_imagegen.stores.local import LocalDirectoryStore
 from tests.plugins.catalog_runs import RecordingProvider, write_catalog
 
@@ -207,5 +208,9 @@ def test_the_same_backfill_twice_at_once_runs_once(
         results = [c.result() for c in clicks]
     assert sorted(r.state.name for r in results) == sorted(["Completed", ALREADY_RUNNING])
     assert len(recording_provider.prompts) == len(set(recording_provider.prompts)) == 16
+    parameters = {"catalog": catalog, "output": output, "skus": ["JKT-*", "TEE-*"]}
+    lock = LocalDirectoryStore(output).get(lock_key(idempotency_key_for(parameters)))
+    assert lock is not None  # the key a deployment trigger would use is the one locked on
+    assert json.loads(lock.data)["released"] is True
     again = asyncio.run(backfill(catalog, output, skus=["JKT-*", "TEE-*"])).data
     assert (again.generated, again.skipped) == (0, 16)  # the lock was released

@@ -7,6 +7,7 @@ reuses the tasks of ``catalog_refresh``; a dry run stops after the selection wit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -130,6 +131,18 @@ def final_state(summary: RunSummary) -> State[Any]:
     return Completed(
         message=f"{summary.generated} generated, {summary.skipped} skipped", data=summary
     )
+
+
+def idempotency_key_for(parameters: Mapping[str, Any]) -> str:
+    """The key of a ``catalog_backfill`` run with these parameters, for triggering it through a
+    deployment: ``run_deployment(name, parameters=p, idempotency_key=idempotency_key_for(p))``.
+    It is the key the flow locks on, so a direct run and a deployment run exclude each other."""
+    names = ("skus", "colours", "seasons", "templates", "only_failed", "changed", "force")
+    selection = selection_of(**{name: parameters.get(name) for name in names})
+    settings = settings_from_env().with_overrides(
+        **{k: parameters.get(k) for k in ("output", "model", "max_images", "max_cost")}
+    )
+    return idempotency_key(parameters["catalog"], backfill_parameters(selection, settings))
 
 
 def backfill_parameters(selection: Selection, settings: Settings) -> dict[str, Any]:
