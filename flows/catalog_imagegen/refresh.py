@@ -180,6 +180,7 @@ async def catalog_refresh(
         output=resources.store.describe(),
         preview=resources.provider.is_preview,
         stop_reason=stop_reason,
+        selection={k: v for k, v in (("seasons", seasons), ("templates", templates)) if v},
     )
     publish_results(resources, summary, RunResults(skipped + made, prepared), started_at)
     await resources.provider.aclose()
