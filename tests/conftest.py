@@ -26,7 +26,7 @@ for _name in (
 for _name in [n for n in os.environ if n.startswith("CATALOG_IMAGEGEN_")]:
     os.environ.pop(_name)
 
-pytest_plugins = ["tests.plugins.s3_server"]
+pytest_plugins = ["tests.plugins.s3_server", "tests.plugins.catalog_runs"]
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CATALOG = REPO / "catalog_samples" / "catalog.csv"
@@ -47,7 +47,7 @@ def prefect_harness() -> Iterator[None]:
     """One Prefect test server for the whole session (it takes ~10 s to start)."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 

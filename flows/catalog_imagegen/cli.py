@@ -2,7 +2,7 @@
 
 Exit codes: 0 everything done, 1 some images failed or were not dispatched, 2 the input cannot be
 used (catalog, template or settings error: one line, no traceback), 3 the run was stopped (bad key,
-out of credit, store access denied).
+out of credit, store access denied), 4 an identical backfill is already running.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_selection_flags(run)
     add_run_flags(run)
     run.set_defaults(handler=run_command)
+
+    from catalog_imagegen.backfill_cli import add_backfill_command, add_status_command
+
+    add_backfill_command(commands, add_run_flags)
+    add_status_command(commands)
 
     prompts = commands.add_parser("prompts", help="print the rendered prompts and their settings")
     add_selection_flags(prompts)
@@ -91,11 +96,24 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--base-url", help="any OpenAI-compatible endpoint (wins over --provider)")
     parser.add_argument("--max-images", type=int, help="stop dispatching after this many images")
+    parser.add_argument(
+        "--max-cost", type=float, help="stop dispatching at this estimated cost (USD)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would happen; call no provider"
+    )
     parser.add_argument("--strict", action="store_true", help="stop at the first bad catalog row")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        from catalog_imagegen.backfill_cli import dry_run_command
+
+        return dry_run_command(
+            {k: getattr(args, k) for k in ("catalog", "output", "seasons", "templates")}
+            | {k: getattr(args, k) for k in ("max_images", "max_cost", "model")}
+        )
     from catalog_imagegen.refresh import catalog_refresh
 
     state: Any = asyncio.run(
@@ -107,6 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             rpm=args.rpm,
             max_images=args.max_images,
+            max_cost=args.max_cost,
             model=args.model,
             strict=args.strict,
             progress=not args.no_progress,
@@ -146,6 +165,9 @@ def print_summary(summary: Any) -> None:
         print(f"  ... and {len(summary.failures) - 20} more (see the run manifest)", file=out)
     for reject in summary.rejects[:20]:
         print(f"  {reject}", file=out)
+    actual = "" if summary.actual_cost is None else f", actual ${summary.actual_cost:.2f}"
+    if summary.estimated_cost or summary.actual_cost:
+        print(f"Cost:         estimated ${summary.estimated_cost:.2f}{actual}", file=out)
     for label, value in (
         ("Output", summary.output),
         ("Manifest", summary.manifest),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, PriceTable, load_price_table
 from catalog_imagegen.progress import ProgressReporter, SilentProgress, TerminalProgress
 from catalog_imagegen.prompt_templates import Season
 from catalog_imagegen.providers.base import ImageProvider
@@ -22,6 +23,7 @@ class Resources:
     provider: ImageProvider
     store: ObjectStore
     progress: ProgressReporter
+    prices: PriceTable = field(default_factory=lambda: DEFAULT_PRICE_TABLE)
 
 
 def build_provider(settings: Settings, seasons: Mapping[str, Season]) -> ImageProvider:
@@ -61,6 +63,7 @@ def build_resources(settings: Settings, seasons: Mapping[str, Season]) -> Resour
         provider=build_provider(settings, seasons),
         store=build_store(settings),
         progress=TerminalProgress() if settings.progress else SilentProgress(),
+        prices=load_price_table(settings.prices_file),
     )
 
 

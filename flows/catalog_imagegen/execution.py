@@ -54,9 +54,18 @@ class JobOutcome:
 class RunControl:
     """Whether the run may dispatch another job: spend limits, and a stop after a fatal error."""
 
-    def __init__(self, *, max_images: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_images: int | None = None,
+        max_cost: float | None = None,
+        cost_of: Callable[[Job], float | None] | None = None,
+    ) -> None:
         self.max_images = max_images
+        self.max_cost = max_cost
+        self._cost_of = cost_of or (lambda job: None)
         self.dispatched_images = 0
+        self.dispatched_cost = 0.0
         self.stop_reason: str | None = None
 
     def halt(self, reason: str) -> None:
@@ -70,7 +79,15 @@ class RunControl:
         images = job.settings.n
         if self.max_images is not None and self.dispatched_images + images > self.max_images:
             return f"--max-images {self.max_images} reached"
+        cost = self._cost_of(job)
+        if self.max_cost is not None and cost is None:
+            s = job.settings
+            return f"--max-cost: the price table has no price for {job.model} {s.quality}/{s.size}"
+        cost = cost or 0.0
+        if self.max_cost is not None and self.dispatched_cost + cost > self.max_cost + 1e-9:
+            return f"--max-cost {self.max_cost:g} reached (estimated ${self.dispatched_cost:.2f})"
         self.dispatched_images += images
+        self.dispatched_cost += cost
         return None
 
 

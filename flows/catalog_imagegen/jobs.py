@@ -30,10 +30,13 @@ class Job:
     source_image: str | None = None
     # The key of the job whose image this one edits (``chain`` variants), if any.
     depends_on: str | None = None
+    # A deliberate redo (``--force``) of a stored image: keys are immutable and cached forever,
+    # so the redo is stored beside the original under ``{key}-{redo}`` instead of overwriting it.
+    redo: str | None = None
 
     @property
     def storage_key(self) -> str:
-        return storage_key_for(self, self.key)
+        return storage_key_for(self, f"{self.key}-{self.redo}" if self.redo else self.key)
 
     @property
     def label(self) -> str:

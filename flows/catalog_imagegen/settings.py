@@ -3,7 +3,8 @@
 - ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``: the image API, as the OpenAI SDK names them. No key
   means offline preview images.
 - ``AWS_*`` (profile, region, credentials, ``AWS_ENDPOINT_URL_S3``): read by boto3 itself.
-- ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder, ...).
+- ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder,
+  ``PRICES_FILE`` for the price table, ``PREVIEW_LATENCY`` to slow offline previews down, ...).
 
 Secrets are held in ``Secret``, whose ``repr`` and ``str`` never show the value, so a settings
 object can be logged, put in an exception or a Prefect parameter without leaking the key.
@@ -59,7 +60,9 @@ class Settings:
     bucket: str | None = None
     prefix: str = ""
     max_images: int | None = None
-    # Seconds each offline preview waits, to rehearse a long run (demos, tests); 0 normally.
+    max_cost: float | None = None  # USD, estimated from the price table before dispatch
+    prices_file: Path | None = None  # JSON price table replacing the default (``pricing``)
+    # Seconds each offline preview takes: a demo and testing knob that mimics a slow provider.
     preview_latency: float = 0.0
     progress: bool = True
     # The preset the endpoint came from (``openai``, ``wisgate``), if any: names the provider.
@@ -101,6 +104,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("max_attempts", int),
         ("bucket", str),
         ("prefix", str),
+        ("prices_file", Path),
         ("preview_latency", float),
     ):
         raw = env.get(ENV_PREFIX + name.upper())

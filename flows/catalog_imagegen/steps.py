@@ -19,6 +19,7 @@ from catalog_imagegen.catalog.shopify_export import shopify_import_csv
 from catalog_imagegen.execution import JobOutcome, entry_for, now_iso
 from catalog_imagegen.image_files import InvalidImage, inspect_image
 from catalog_imagegen.jobs import IMAGES_PREFIX, Job
+from catalog_imagegen.ledger import cost_totals, job_cost
 from catalog_imagegen.manifest import (
     JSON_TYPE,
     RUNS_PREFIX,
@@ -32,6 +33,7 @@ from catalog_imagegen.manifest import (
     write_run_manifest,
 )
 from catalog_imagegen.planning import PlanOptions, plan_jobs
+from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, PriceTable
 from catalog_imagegen.prompt_templates import PromptTemplate, Season
 from catalog_imagegen.reports import images_csv, rejects_csv
 from catalog_imagegen.sources import SourceLoader
@@ -169,6 +171,9 @@ class RunSummary:
     not_dispatched: int = 0
     rejected_rows: int = 0
     stop_reason: str | None = None
+    estimated_cost: float = 0.0
+    actual_cost: float | None = None
+    selection: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
     rejects: list[str] = field(default_factory=list)
     manifest: str = ""
@@ -199,6 +204,7 @@ def finish_run(
     provider: str,
     model: str,
     catalog: CatalogRead | None = None,
+    prices: PriceTable = DEFAULT_PRICE_TABLE,
 ) -> Published:
     """Write the run's manifest, ledger and reports, then move the storefront pointer."""
     finished_at = now_iso()
@@ -214,6 +220,10 @@ def finish_run(
         {"job": o.job.label, "reason": o.reason} for o in outcomes if o.status == "failed"
     ]
     summary.rejects = [r.describe() for r in rejects]
+    rows = [ledger_row(o, prices, model) for o in outcomes]
+    totals = cost_totals(rows)
+    summary.estimated_cost = totals["estimated"] or 0.0
+    summary.actual_cost = totals["actual"]
     run_dir = f"{RUNS_PREFIX}{summary.run_id}"
     summary.rejects_report = store_report(store, f"{run_dir}/rejects.csv", rejects_csv(rejects))
     summary.images_report = store_report(store, f"{run_dir}/images.csv", images_csv(entries))
@@ -232,7 +242,7 @@ def finish_run(
         "preview": summary.preview,
         "summary": {k: v for k, v in summary.as_dict().items() if k not in ("failures", "rejects")},
         "images": nest(entries),
-        "jobs": [ledger_row(o) for o in outcomes],
+        "jobs": rows,
         "rejects": [
             {
                 "file": r.file,
@@ -251,7 +261,9 @@ def finish_run(
     return published
 
 
-def ledger_row(outcome: JobOutcome) -> dict[str, Any]:
+def ledger_row(
+    outcome: JobOutcome, prices: PriceTable = DEFAULT_PRICE_TABLE, model: str = ""
+) -> dict[str, Any]:
     job = outcome.job
     row: dict[str, Any] = {
         "key": job.key,
@@ -267,6 +279,7 @@ def ledger_row(outcome: JobOutcome) -> dict[str, Any]:
         row["reason"] = outcome.reason
     if outcome.usage:
         row["usage"] = outcome.usage
+    row["cost"] = job_cost(outcome, prices, model or job.model)
     return row
 
 

@@ -30,10 +30,11 @@ class OfflinePreviewProvider:
     ) -> None:
         self.model = PREVIEW_MODEL
         self._accents = dict(season_accents or {})
+        # Seconds per request, to mimic a slow image API in demos and crash/resume tests.
         self._latency = latency
 
     async def create_images(self, request: ImageRequest) -> ProviderResult:
-        if self._latency:
+        if self._latency > 0:
             await asyncio.sleep(self._latency)
         images = await asyncio.to_thread(self._render_all, request)
         return ProviderResult(images=images)

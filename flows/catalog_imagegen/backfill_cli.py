@@ -1,0 +1,189 @@
+"""The ``backfill`` and ``status`` commands, and ``--dry-run`` for ``run`` and ``backfill``.
+
+A dry run needs no Prefect: it plans, selects and lists the store, then prints the forecast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog_imagegen.selection import Selection
+
+EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
+
+
+def add_backfill_command(commands: Any, add_run_flags: Any) -> None:
+    backfill = commands.add_parser(
+        "backfill", help="make (or with --force remake) the images of a slice of the catalog"
+    )
+    backfill.add_argument("catalog", help="the catalog file (CSV)")
+    backfill.add_argument(
+        "--sku",
+        action="append",
+        default=[],
+        dest="skus",
+        help="a SKU or glob like 'JKT-*' (repeatable); @FILE reads SKUs from a file, one a line",
+    )
+    for flag, dest in (
+        ("--season", "seasons"),
+        ("--colour", "colours"),
+        ("--template", "templates"),
+    ):
+        backfill.add_argument(flag, action="append", default=[], dest=dest, help="repeatable")
+    backfill.add_argument(
+        "--only-failed",
+        nargs="?",
+        const="last",
+        metavar="RUN_ID",
+        help="only the jobs that failed in RUN_ID (default: the last run)",
+    )
+    backfill.add_argument(
+        "--changed", action="store_true", help="only jobs whose template or settings changed"
+    )
+    backfill.add_argument(
+        "--force", action="store_true", help="regenerate even images that are stored"
+    )
+    backfill.add_argument("--model", help="image model (default gpt-image-2)")
+    add_run_flags(backfill)
+    backfill.set_defaults(handler=backfill_command)
+
+
+def add_status_command(commands: Any) -> None:
+    status = commands.add_parser("status", help="the last runs: what, when, outcomes, cost")
+    status.add_argument("--output", help="output folder (default ./output)")
+    status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
+    status.add_argument("--json", action="store_true", help="one JSON object per line")
+    status.set_defaults(handler=status_command)
+
+
+def read_skus(values: list[str]) -> list[str]:
+    from catalog_imagegen.selection import read_sku_arguments
+
+    return list(read_sku_arguments(values, lambda path: Path(path).read_text(encoding="utf-8")))
+
+
+def backfill_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.backfill import ALREADY_RUNNING, catalog_backfill
+
+    try:
+        skus = read_skus(args.skus)
+    except OSError as error:
+        print(f"error: cannot read SKUs: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    parameters = {
+        "catalog": args.catalog,
+        "output": args.output,
+        "skus": skus,
+        "seasons": args.seasons,
+        "colours": args.colours,
+        "templates": args.templates,
+        "only_failed": args.only_failed,
+        "changed": args.changed,
+        "force": args.force,
+        "max_images": args.max_images,
+        "max_cost": args.max_cost,
+        "concurrency": args.concurrency,
+        "model": args.model,
+        "strict": args.strict,
+        "progress": not args.no_progress,
+    }
+    if args.dry_run:
+        return dry_run_command(parameters)
+    state: Any = asyncio.run(catalog_backfill(**parameters, return_state=True))  # type: ignore[arg-type]
+    if state.name == ALREADY_RUNNING:
+        print(state.message)
+        return EXIT_ALREADY_RUNNING
+    return report_state(state)
+
+
+def report_state(state: Any) -> int:
+    from catalog_imagegen.cli import print_summary
+
+    summary = state.result(raise_on_failure=False)
+    if summary is None or isinstance(summary, BaseException):
+        print(f"error: {state.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print_summary(summary)
+    if summary.stop_reason:
+        return EXIT_STOPPED
+    return EXIT_OK if summary.ok else EXIT_FAILURES
+
+
+def dry_run_command(parameters: dict[str, Any]) -> int:
+    """Plan, select and list the store, then print the forecast: no provider, no Prefect."""
+    from catalog_imagegen.catalog.model import CatalogError
+    from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.pricing import load_price_table
+    from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
+    from catalog_imagegen.run_history import UnknownRun
+    from catalog_imagegen.selection import Selection
+    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.slice_planning import forecast, plan_slice, spend_control
+    from catalog_imagegen.steps import prepare_run
+
+    settings = settings_from_env().with_overrides(
+        **{k: parameters.get(k) for k in ("output", "max_images", "max_cost", "model")}
+    )
+    is_backfill = "skus" in parameters
+    selection = selection_from(parameters) if is_backfill else Selection()
+    try:
+        prepared = prepare_run(
+            parameters["catalog"],
+            load_templates(settings.templates_dir),
+            load_seasons(settings.templates_dir),
+            model=settings.model,
+            # a run narrows its plan by season and template; a backfill selects from the whole plan
+            season_names=() if is_backfill else parameters.get("seasons") or (),
+            template_names=() if is_backfill else parameters.get("templates") or (),
+        )
+        store = build_store(settings)
+        plan = plan_slice(prepared.jobs, selection, store, "dry-run", recover=False)
+    except (CatalogError, TemplateError, UnknownRun) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    prices = load_price_table(settings.prices_file)
+    print("\n".join(forecast(plan, prices, spend_control(settings, prices)).lines()))
+    if not settings.uses_real_provider:
+        print("  (no OPENAI_API_KEY: the real run would make offline previews, which cost nothing)")
+    return EXIT_OK
+
+
+def selection_from(parameters: dict[str, Any]) -> Selection:
+    from catalog_imagegen.selection import selection_of
+
+    names = ("skus", "colours", "seasons", "templates", "only_failed", "changed", "force")
+    return selection_of(**{name: parameters.get(name) for name in names})
+
+
+def status_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.run_history import recent_runs, status_line
+    from catalog_imagegen.settings import settings_from_env
+
+    store = build_store(settings_from_env().with_overrides(output=args.output))
+    rows = [status_line(run) for run in recent_runs(store, args.limit)]
+    if not rows:
+        print(f"no runs yet in {store.describe()}")
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+            continue
+        preview = " (preview, not charged)" if row["preview"] else ""
+        print(
+            f"{row['run']}  {row['started']} -> {row['finished']}  {row['catalog']} "
+            f"[{row['selection']}]\n  {row['done']} done, {row['skipped']} skipped, "
+            f"{row['failed']} failed, {row['not_dispatched']} not dispatched; "
+            f"estimated ${row['estimated_cost']:.2f}{_actual(row['actual_cost'])}{preview}"
+            + (f"\n  stopped: {row['stop_reason']}" if row["stop_reason"] else "")
+        )
+    return EXIT_OK
+
+
+def _actual(cost: float | None) -> str:
+    return "" if cost is None else f", actual ${cost:.2f}"

@@ -1,0 +1,116 @@
+"""Crash-safe resume: a run SIGKILLed halfway, then started again, pays for no image twice.
+
+The run is a real ``catalog-imagegen run`` subprocess against a slow provider. Today that provider
+is the offline preview slowed by ``CATALOG_IMAGEGEN_PREVIEW_LATENCY``, and requests are counted
+from what the store and the ledger hold. To run it against the fake OpenAI-compatible server
+instead, make ``slow_provider_env`` start the fake (free loopback port, ~50 ms per image) and
+return ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` for it, and add to the test an assertion on the
+fake's request log: every prompt requested once, except at most ``CONCURRENCY`` that were in flight
+at the kill (paid, never stored, so requested again).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import catalog_imagegen
+from catalog_imagegen.image_files import inspect_image
+from catalog_imagegen.jobs import IMAGES_PREFIX, key_from_storage_key
+from catalog_imagegen.manifest import load_latest
+from catalog_imagegen.run_history import load_run
+from catalog_imagegen.stores.local import LocalDirectoryStore
+from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
+
+pytestmark = pytest.mark.slow  # two `catalog-imagegen run` processes, each with a Prefect server
+
+JOBS = 300
+CONCURRENCY = 4
+
+
+@pytest.fixture
+def slow_provider_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_IMAGEGEN_")}
+    env.pop("OPENAI_API_KEY", None)
+    env["CATALOG_IMAGEGEN_PREVIEW_LATENCY"] = "0.04"
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
+    env["PYTHONPATH"] = str(Path(catalog_imagegen.__file__).resolve().parents[1])
+    return env
+
+
+def run_command(catalog: Path, output: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "catalog_imagegen.cli", "run", str(catalog), "--output", str(output),
+        "--concurrency", str(CONCURRENCY), "--no-progress",
+    ]  # fmt: skip
+
+
+def stored_images(store: LocalDirectoryStore) -> set[str]:
+    return set(store.list_keys(IMAGES_PREFIX))
+
+
+def kill_when_half_stored(process: subprocess.Popen[bytes], store: LocalDirectoryStore) -> None:
+    deadline = time.monotonic() + 240
+    while len(stored_images(store)) < JOBS // 2:
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "the run did not get halfway in time"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)  # the run and its Prefect server, mid-flight
+    process.wait(timeout=30)
+
+
+def test_a_killed_run_resumes_without_paying_twice(
+    tmp_path: Path, slow_provider_env: dict[str, str]
+) -> None:
+    templates = write_tiny_templates(tmp_path / "templates")
+    slow_provider_env["CATALOG_IMAGEGEN_TEMPLATES_DIR"] = str(templates)
+    skus = [f"SKU-{n:03d}" for n in range(JOBS // 4)]
+    catalog = write_catalog(tmp_path / "catalog.csv", skus, ["Navy", "Red"], ["winter", "summer"])
+    output = tmp_path / "out"
+    store = LocalDirectoryStore(output)
+
+    first = subprocess.Popen(
+        run_command(catalog, output),
+        env=slow_provider_env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    kill_when_half_stored(first, store)
+
+    before = stored_images(store)
+    assert JOBS // 2 <= len(before) < JOBS
+    for key in before:  # no half-written image is ever visible
+        assert not key.rsplit("/", 1)[-1].startswith(".")
+        assert inspect_image((output / key).read_bytes())[0] == "png"
+    assert store.get("manifests/latest.json") is None  # the killed run published nothing
+    # A kill mid-write leaves a hidden ``.name.xxxx.part`` temp file: never listed, never served.
+    partial = [p.name for p in output.rglob("*.part")]
+    assert all(name.startswith(".") for name in partial)
+
+    second = subprocess.run(
+        run_command(catalog, output), env=slow_provider_env, capture_output=True, timeout=300
+    )
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+
+    latest = load_latest(store)
+    assert len(latest.entries) == JOBS
+    assert {entry.storage_key for entry in latest.entries.values()} == stored_images(store)
+    ledger = load_run(store, "last").document["jobs"]
+    generated = {row["key"] for row in ledger if row["status"] == "generated"}
+    skipped = {row["key"] for row in ledger if row["status"] == "skipped"}
+    before_keys = {key_from_storage_key(key) for key in before}
+    assert skipped == before_keys  # every image stored before the kill: not requested again
+    assert not generated & before_keys
+    assert len(generated) + len(skipped) == JOBS  # and the rest made exactly once
+    figures = {"stored_before_kill": len(before), "generated_after": len(generated)}
+    print(json.dumps(figures | {"partial_files_left": len(partial)}))
