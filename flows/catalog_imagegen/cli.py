@@ -122,6 +122,7 @@ def print_summary(summary: Any) -> None:
         print(f"  ... and {len(summary.failures) - 20} more (see the run manifest)", file=out)
     for reject in summary.rejects[:20]:
         print(f"  {reject}", file=out)
+    print_flags(summary.flags, out)
     print(f"Output:       {summary.output}", file=out)
     print(f"Manifest:     {summary.manifest}", file=out)
     print(f"Run manifest: {summary.run_manifest}", file=out)
@@ -131,6 +132,23 @@ def print_summary(summary: Any) -> None:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 
         print(f"\nNOTE: {PREVIEW_NOTICE}", file=out)
+
+
+def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
+    """Colour QA flags: counts by kind, then the first few with what was measured."""
+    if not flags:
+        return
+    counts: dict[str, int] = {}
+    for flag in flags:
+        counts[flag["kind"]] = counts.get(flag["kind"], 0) + 1
+    print("Flagged:      " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), file=out)
+    for flag in flags[:20]:
+        details = ", ".join(
+            f"{k} {v}" for k, v in flag.items() if k not in ("job", "kind", "image")
+        )
+        print(f"  {flag['kind']}: {flag['job']}" + (f" ({details})" if details else ""), file=out)
+    if len(flags) > 20:
+        print(f"  ... and {len(flags) - 20} more (see the run manifest)", file=out)
 
 
 def prompts_command(args: argparse.Namespace) -> int:

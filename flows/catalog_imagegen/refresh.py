@@ -26,7 +26,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
 from catalog_imagegen.catalog.model import CatalogError
-from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
+from catalog_imagegen.definitions import (
+    PREVIEW_NOTICE,
+    Resources,
+    build_resources,
+    build_review,
+)
 from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
 from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import load_latest
@@ -196,6 +201,7 @@ async def make_all(
         concurrency=settings.concurrency,
         control=control,
         on_outcome=progress.advance,
+        review=build_review(settings, load_templates(settings.templates_dir)),
     )
     chunk_size = max(settings.chunk_size, settings.concurrency * 4)
     outcomes: list[JobOutcome] = []

@@ -3,7 +3,8 @@
 - ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``: the image API, as the OpenAI SDK names them. No key
   means offline preview images.
 - ``AWS_*`` (profile, region, credentials, ``AWS_ENDPOINT_URL_S3``): read by boto3 itself.
-- ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder, ...).
+- ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder,
+  ``COLOUR_QA``, ``COLOUR_TOLERANCE``, ``DUPLICATE_DISTANCE``, ``COLOUR_RETRY``, ...).
 
 Secrets are held in ``Secret``, whose ``repr`` and ``str`` never show the value, so a settings
 object can be logged, put in an exception or a Prefect parameter without leaking the key.
@@ -56,6 +57,11 @@ class Settings:
     public_base_url: str | None = None
     max_images: int | None = None
     progress: bool = True
+    # Colour QA of generated images (``image_review``): off, thresholds, one retry on a mismatch.
+    colour_qa: bool = True
+    colour_tolerance: float = 20.0  # CIEDE2000 between the colour asked for and the one measured
+    duplicate_distance: int = 4  # dHash bits within which two colours' pictures are the same
+    colour_retry: bool = False
 
     @property
     def uses_real_provider(self) -> bool:
@@ -85,6 +91,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("chunk_size", int),
         ("public_base_url", str),
         ("templates_dir", Path),
+        ("colour_qa", _flag),
+        ("colour_tolerance", float),
+        ("duplicate_distance", int),
+        ("colour_retry", _flag),
     ):
         raw = env.get(ENV_PREFIX + name.upper())
         if raw:
@@ -93,6 +103,15 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             except ValueError:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not valid") from None
     return Settings(**values)
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def default_templates_dir() -> Path:
