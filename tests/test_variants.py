@@ -292,3 +292,21 @@ async def test_chunks_of_any_size_keep_dependents_with_their_base(workspace):
     run = await run_catalog(workspace, provider, chunk_size=1)
     assert run.summary.generated == 9
     assert run.summary.flags == []
+
+
+def test_the_example_chain_template_plans_bases_and_colour_edits():
+    root = Path(__file__).resolve().parents[1]
+    templates = load_templates(root / "templates" / "examples")
+    prepared = prepare_run(
+        str(root / "catalog_samples" / "catalog.csv"),
+        templates,
+        load_seasons(root / "templates"),
+        model="m",
+        template_names=["product_card_chain"],
+    )
+    jacket = [j for j in prepared.jobs if j.sku == "JKT-001" and j.season == "winter"]
+    assert [j.colour.name for j in jacket] == ["Navy", "Black", "Red"]
+    assert jacket[0].mode == "edit"
+    assert jacket[0].source_image == "photos/jacket.png"
+    assert "Change the colour of the Alpine Down Jacket from Navy to Red" in jacket[2].prompt
+    assert "Change the colour" not in jacket[0].prompt

@@ -5,6 +5,8 @@ of jobs the flow hands it, so chunks overlap and the provider never idles betwee
 that depends on another (a colour edited from a base image) waits for its base without holding a
 slot, so other products keep the provider busy meanwhile. Uploads happen outside the provider's
 slots, bounded separately, so a slow store does not eat request capacity and memory stays flat.
+With a ``ReviewSettings``, every image is measured before it is stored (``image_review``): its
+flags go on its manifest entry, and a wrong colour may be retried once with a stronger prompt.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def plan_jobs(
         explicit = bool(product.templates or options.templates)
         for name in chosen_templates:
             template = templates[name]
-            if template.mode == "edit" and not explicit and not _has_source(product):
+            if _edits_photo(template) and not explicit and not _has_source(product):
                 continue  # an edit template the row did not ask for needs a photo it lacks
             try:
                 plan.jobs.extend(
@@ -73,6 +73,10 @@ def plan_jobs(
 
 class _MissingSource(Exception):
     pass
+
+
+def _edits_photo(template: PromptTemplate) -> bool:
+    return template.mode == "edit" or template.variant_strategy == "edit_source"
 
 
 def _has_source(product: Product) -> bool:
@@ -102,7 +106,7 @@ def _jobs_for(
 ) -> list[Job]:
     if template.variant_strategy == "chain":
         return [job for s in seasons for job in _chain(product, template, s, options)]
-    mode: Mode = "edit" if template.variant_strategy == "edit_source" else template.mode
+    mode: Mode = "edit" if _edits_photo(template) else "generate"
     jobs = []
     for season in seasons:
         for colour in product.colours:
@@ -122,6 +126,8 @@ def _chain(
 ) -> list[Job]:
     """One base image (an edit of the photo when there is one), then every other colour edited
     from that base, so all colours show the same product in the same pose. The base comes first."""
+    if not product.colours:
+        return []
     first, *others = product.colours
     source = first.source_image or product.source_image
     mode: Mode = "edit" if source else "generate"
@@ -144,7 +150,7 @@ def _render(
     base_colour: str = "",
 ) -> str:
     context = _context(product, colour, season, template)
-    context["base_colour"] = base_colour
+    context["base_colour"] = base_colour  # chain templates: the colour being edited, "" for bases
     return template.render(context, sku=product.sku)
 
 
@@ -212,4 +218,5 @@ def _context(
         "colour_key": colour.key,
         "season": season.as_context(),
         "template": template.name,
+        "base_colour": "",
     }
