@@ -106,7 +106,9 @@ async def run_once(args: argparse.Namespace, strategy: str, folder: Path) -> dic
         str(catalog), load_templates(templates), load_seasons(templates), model="fake"
     )
     split = split_done(prepared.jobs, store, load_latest(store))
-    provider = ColourHonouringProvider(latency=args.latency, size=args.size)
+    provider = ColourHonouringProvider(
+        latency=args.latency, size=args.size, unique=not args.cached_images
+    )
     maker = ImageMaker(
         provider,
         store,
@@ -143,6 +145,11 @@ async def main() -> None:
     parser.add_argument("--no-qa", action="store_true", help="skip colour QA")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, interleaved")
     parser.add_argument("--memory", action="store_true", help="an in-memory store, not a folder")
+    parser.add_argument(
+        "--cached-images",
+        action="store_true",
+        help="the fake paints each image once and repeats it: measures scheduling, not CPU",
+    )
     args = parser.parse_args()
     results: dict[str, list[dict[str, float]]] = {"independent": [], "chain": []}
     for _ in range(args.repeat):

@@ -193,6 +193,9 @@ async def make_all(
     progress = resources.progress
     progress.start(len(jobs), 0)
     loader = SourceLoader(Path(catalog).resolve().parent)
+    # Placeholders have no product to measure: colour QA is for real images only.
+    preview = resources.provider.is_preview
+    review = None if preview else build_review(settings, load_templates(settings.templates_dir))
     maker = ImageMaker(
         resources.provider,
         resources.store,
@@ -201,7 +204,7 @@ async def make_all(
         concurrency=settings.concurrency,
         control=control,
         on_outcome=progress.advance,
-        review=build_review(settings, load_templates(settings.templates_dir)),
+        review=review,
     )
     chunk_size = max(settings.chunk_size, settings.concurrency * 4)
     outcomes: list[JobOutcome] = []

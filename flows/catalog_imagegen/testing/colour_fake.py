@@ -40,6 +40,7 @@ class ColourHonouringProvider:
         wrong_colours: Mapping[str, str] | None = None,
         ignore_colours: str | None = None,
         blank_colours: frozenset[str] = frozenset(),
+        unique: bool = True,
     ) -> None:
         self.model = "fake-image-1"
         self.latency = latency
@@ -47,6 +48,8 @@ class ColourHonouringProvider:
         self.wrong_colours = {colour_key(k): v for k, v in (wrong_colours or {}).items()}
         self.ignore_colours = ignore_colours
         self.blank_colours = frozenset(colour_key(c) for c in blank_colours)
+        self.unique = unique  # False: one cached image per colour asked for (costs no CPU)
+        self._painted: dict[str, bytes] = {}
         self.requests: list[ImageRequest] = []
 
     async def create_images(self, request: ImageRequest) -> ProviderResult:
@@ -54,7 +57,12 @@ class ColourHonouringProvider:
         serial = next(_SERIALS)
         if self.latency:
             await asyncio.sleep(self.latency)
-        data = self.paint(request, serial)
+        if self.unique:
+            data = self.paint(request, serial)
+        else:
+            asked = asked_colour(request.prompt)
+            data = self._painted.get(asked) or self.paint(request, 0)
+            self._painted[asked] = data
         fmt = request.settings.output_format
         return ProviderResult(images=(GeneratedImage(data, fmt, self.size, self.size),))
 
