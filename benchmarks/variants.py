@@ -118,9 +118,9 @@ async def run_once(args: argparse.Namespace, strategy: str, folder: Path) -> dic
         control=RunControl(),
         review=None if args.no_qa else ReviewSettings(),
     )
-    making = time.perf_counter()
+    making, cpu = time.perf_counter(), time.process_time()
     outcomes = await make_in_chunks(maker, split.todo, max(500, args.concurrency * 4))
-    made = time.perf_counter() - making
+    made, cpu = time.perf_counter() - making, time.process_time() - cpu
     summary = RunSummary(run_id=strategy, catalog=str(catalog), output="", preview=False)
     finish_run(store, summary, outcomes, [], started_at=now_iso(), provider="fake", model="fake")
     total = time.perf_counter() - started
@@ -131,6 +131,7 @@ async def run_once(args: argparse.Namespace, strategy: str, folder: Path) -> dic
         "make_s": made,
         "images_per_s": len(outcomes) / made,
         "efficiency": ideal / made,
+        "cpu_ms_per_image": 1000 * cpu / len(outcomes),
         "total_s": total,
         "flagged": summary.flagged,
     }
@@ -162,7 +163,9 @@ async def main() -> None:
         print(
             f"{strategy:12} {middle['images']:.0f} images: median {middle['images_per_s']:.1f} "
             f"images/s (runs: {rates}; make {middle['make_s']:.2f} s, "
-            f"{middle['efficiency']:.0%} of ideal; {middle['flagged']:.0f} flagged)"
+            f"{middle['efficiency']:.0%} of ideal; "
+            f"{statistics.median(r['cpu_ms_per_image'] for r in runs):.1f} ms CPU per image; "
+            f"{middle['flagged']:.0f} flagged)"
         )
     chain = statistics.median(r["images_per_s"] for r in results["chain"])
     independent = statistics.median(r["images_per_s"] for r in results["independent"])

@@ -144,12 +144,7 @@ class ImageMaker:
         if isinstance(made, JobOutcome):
             return made
         review = await self._review(job, made)
-        if (
-            review is not None
-            and review.colour_mismatch
-            and self.review
-            and self.review.colour_retry
-        ):
+        if review is not None and review.colour_mismatch and self._retries_colour:
             made, review = await self._retry_colour(job, base, made, review)
         async with self._uploads:
             return await asyncio.to_thread(self._store_result, job, made, review)
@@ -170,6 +165,10 @@ class ImageMaker:
                 return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
             except JobFailed as error:
                 return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
+
+    @property
+    def _retries_colour(self) -> bool:
+        return self.review is not None and self.review.colour_retry
 
     async def _review(self, job: Job, result: ProviderResult) -> ImageReview | None:
         if self.review is None or not result.images:
@@ -196,7 +195,11 @@ class ImageMaker:
             {**f, "retried": True} if f["kind"] == "colour_mismatch" else f for f in second.flags
         )
         attempts = first.attempts + retried.attempts
-        return replace(retried, attempts=attempts), replace(second, flags=flags)
+        usage = {
+            k: first.usage.get(k, 0) + retried.usage.get(k, 0)
+            for k in {*first.usage, *retried.usage}
+        }
+        return replace(retried, attempts=attempts, usage=usage), replace(second, flags=flags)
 
     async def request_for(self, job: Job, base: SourceImage | None = None) -> ImageRequest:
         images: tuple[SourceImage, ...] = ()
