@@ -310,3 +310,33 @@ def test_the_example_chain_template_plans_bases_and_colour_edits():
     assert jacket[0].source_image == "photos/jacket.png"
     assert "Change the colour of the Alpine Down Jacket from Navy to Red" in jacket[2].prompt
     assert "Change the colour" not in jacket[0].prompt
+
+
+async def test_the_cli_summary_counts_and_lists_flags(workspace, capsys):
+    from catalog_imagegen.cli import print_summary
+
+    run = await run_catalog(workspace, ColourHonouringProvider(wrong_colours={"red": "green"}))
+    print_summary(run.summary)
+    out = capsys.readouterr().out
+    assert "Flagged:      1 colour_mismatch" in out
+    red, green = to_hex(palette_rgb("red")), to_hex(palette_rgb("green"))
+    assert f"colour_mismatch: JKT-1 / Red / winter / card (expected {red}, measured {green}" in out
+
+
+def test_colour_qa_settings_come_from_the_environment(tmp_path):
+    from catalog_imagegen.definitions import build_review
+    from catalog_imagegen.settings import settings_from_env
+
+    settings = settings_from_env(
+        {
+            "CATALOG_IMAGEGEN_COLOUR_TOLERANCE": "12.5",
+            "CATALOG_IMAGEGEN_DUPLICATE_DISTANCE": "6",
+            "CATALOG_IMAGEGEN_COLOUR_RETRY": "yes",
+        }
+    )
+    assert build_review(settings) == ReviewSettings(
+        colour_tolerance=12.5, duplicate_distance=6, colour_retry=True
+    )
+    assert build_review(settings_from_env({"CATALOG_IMAGEGEN_COLOUR_QA": "off"})) is None
+    with pytest.raises(ValueError, match="COLOUR_RETRY"):
+        settings_from_env({"CATALOG_IMAGEGEN_COLOUR_RETRY": "maybe"})
