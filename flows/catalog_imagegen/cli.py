@@ -168,6 +168,7 @@ def print_summary(summary: Any) -> None:
     actual = "" if summary.actual_cost is None else f", actual ${summary.actual_cost:.2f}"
     if summary.estimated_cost or summary.actual_cost:
         print(f"Cost:         estimated ${summary.estimated_cost:.2f}{actual}", file=out)
+    print_flags(summary.flags, out)
     for label, value in (
         ("Output", summary.output),
         ("Manifest", summary.manifest),
@@ -182,6 +183,23 @@ def print_summary(summary: Any) -> None:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 
         print(f"\nNOTE: {PREVIEW_NOTICE}", file=out)
+
+
+def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
+    """Colour QA flags: counts by kind, then the first few with what was measured."""
+    if not flags:
+        return
+    counts: dict[str, int] = {}
+    for flag in flags:
+        counts[flag["kind"]] = counts.get(flag["kind"], 0) + 1
+    print("Flagged:      " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), file=out)
+    for flag in flags[:20]:
+        details = ", ".join(
+            f"{k} {v}" for k, v in flag.items() if k not in ("job", "kind", "image")
+        )
+        print(f"  {flag['kind']}: {flag['job']}" + (f" ({details})" if details else ""), file=out)
+    if len(flags) > 20:
+        print(f"  ... and {len(flags) - 20} more (see the run manifest)", file=out)
 
 
 def prompts_command(args: argparse.Namespace) -> int:

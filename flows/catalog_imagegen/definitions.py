@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from catalog_imagegen.colour_qa import Mask, mask_from_png
+from catalog_imagegen.image_review import ReviewSettings
 from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, PriceTable, load_price_table
 from catalog_imagegen.progress import ProgressReporter, SilentProgress, TerminalProgress
-from catalog_imagegen.prompt_templates import Season
+from catalog_imagegen.prompt_templates import PromptTemplate, Season
 from catalog_imagegen.providers.base import ImageProvider
 from catalog_imagegen.providers.offline import OfflinePreviewProvider
 from catalog_imagegen.providers.openai_http import OpenAICompatibleProvider
@@ -56,6 +58,27 @@ def build_store(settings: Settings) -> ObjectStore:
     if settings.output.startswith("s3://"):
         return S3ObjectStore.from_uri(settings.output, public_base_url=settings.public_base_url)
     return LocalDirectoryStore(settings.output)
+
+
+def build_review(
+    settings: Settings, templates: Mapping[str, PromptTemplate] | None = None
+) -> ReviewSettings | None:
+    """Colour QA thresholds, and each template's mask (where the product is), when it has one."""
+    if not settings.colour_qa:
+        return None
+    masks: dict[str, Mask] = {}
+    for name, template in (templates or {}).items():
+        if template.mask:
+            try:
+                masks[name] = mask_from_png((settings.templates_dir / template.mask).read_bytes())
+            except OSError:
+                continue  # measured without it: the background is estimated instead
+    return ReviewSettings(
+        colour_tolerance=settings.colour_tolerance,
+        duplicate_distance=settings.duplicate_distance,
+        colour_retry=settings.colour_retry,
+        masks=masks,
+    )
 
 
 def build_resources(settings: Settings, seasons: Mapping[str, Season]) -> Resources:

@@ -5,19 +5,30 @@ of jobs the flow hands it, so chunks overlap and the provider never idles betwee
 that depends on another (a colour edited from a base image) waits for its base without holding a
 slot, so other products keep the provider busy meanwhile. Uploads happen outside the provider's
 slots, bounded separately, so a slow store does not eat request capacity and memory stays flat.
+With a ``ReviewSettings``, every image is measured before it is stored (``image_review``): its
+flags go on its manifest entry, and a wrong colour may be retried once with a stronger prompt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import quote
 
+from catalog_imagegen.base_images import BaseImages, BaseUnavailable
 from catalog_imagegen.image_files import InvalidImage, check_image
+from catalog_imagegen.image_review import (
+    Flag,
+    ImageReview,
+    ReviewSettings,
+    flag_near_duplicates,
+    review_image,
+    stronger_colour_prompt,
+)
 from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import IMMUTABLE, ManifestEntry
 from catalog_imagegen.provenance import (
@@ -49,6 +60,7 @@ class JobOutcome:
     attempts: int = 0
     entry: ManifestEntry | None = None
     usage: dict[str, int] | None = None
+    review: ImageReview | None = None  # what colour QA measured, when it ran
 
 
 class RunControl:
@@ -105,22 +117,30 @@ class ImageMaker:
         concurrency: int,
         control: RunControl,
         on_outcome: OnOutcome | None = None,
+        review: ReviewSettings | None = None,
     ) -> None:
         self.provider = provider
         self.store = store
         self.sources = sources
         self.run_id = run_id
         self.control = control
+        self.review = review  # None: no colour QA
         self._on_outcome = on_outcome
         self._slots = asyncio.Semaphore(concurrency)
         self._uploads = asyncio.Semaphore(max(4, concurrency))
         self._finished: dict[str, asyncio.Future[JobOutcome]] = {}
+        self._bases = BaseImages(store)
 
     async def make(self, jobs: Sequence[Job]) -> list[JobOutcome]:
+        """Make ``jobs``; a dependent must come in the same call as its base (or after it)."""
         loop = asyncio.get_running_loop()
         for job in jobs:
             self._finished.setdefault(job.key, loop.create_future())
-        return list(await asyncio.gather(*(self._make_one(job) for job in jobs)))
+            self._bases.expect(job)
+        outcomes = list(await asyncio.gather(*(self._make_one(job) for job in jobs)))
+        if self.review is not None:
+            flag_near_duplicates(outcomes, self.review)
+        return outcomes
 
     async def _make_one(self, job: Job) -> JobOutcome:
         try:
@@ -135,19 +155,31 @@ class ImageMaker:
         return outcome
 
     async def _attempt(self, job: Job) -> JobOutcome:
+        base: SourceImage | None = None
         if job.depends_on is not None:
-            base = self._finished.get(job.depends_on)
-            if base is not None:
-                base_outcome = await base
-                if base_outcome.status != "generated":
-                    return JobOutcome(job, "failed", f"base image failed: {base_outcome.reason}")
+            # Waiting for the base holds no slot, so other products keep the provider busy.
+            waited = await self._bases.wait(job, self._finished.get(job.depends_on))
+            if isinstance(waited, BaseUnavailable):
+                return JobOutcome(job, waited.status, waited.reason)
+            job, base = waited
+        made = await self._generate(job, lambda: self.request_for(job, base))
+        if isinstance(made, JobOutcome):
+            return made
+        review = await self._review(job, made)
+        if review is not None and review.colour_mismatch and self._retries_colour:
+            made, review = await self._retry_colour(job, base, made, review)
+        async with self._uploads:
+            return await asyncio.to_thread(self._store_result, job, made, review)
+
+    async def _generate(
+        self, job: Job, build: Callable[[], Awaitable[ImageRequest]]
+    ) -> ProviderResult | JobOutcome:
         async with self._slots:
             refusal = self.control.claim(job)
             if refusal:
                 return JobOutcome(job, "not_dispatched", refusal)
             try:
-                request = await self.request_for(job)
-                result = await self.provider.create_images(request)
+                return await self.provider.create_images(await build())
             except SourceImageError as error:
                 return JobOutcome(job, "failed", str(error))
             except RunHalted as error:
@@ -157,12 +189,47 @@ class ImageMaker:
                 return JobOutcome(job, status, error.reason, attempts=error.attempts)
             except JobFailed as error:
                 return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
-        async with self._uploads:
-            return await asyncio.to_thread(self._store_result, job, result)
 
-    async def request_for(self, job: Job) -> ImageRequest:
+    @property
+    def _retries_colour(self) -> bool:
+        return self.review is not None and self.review.colour_retry
+
+    async def _review(self, job: Job, result: ProviderResult) -> ImageReview | None:
+        if self.review is None or not result.images:
+            return None
+        try:
+            return await asyncio.to_thread(review_image, job, result.images[0].data, self.review)
+        except (OSError, ValueError):
+            return None  # not an image: storing it fails the job with the reason
+
+    async def _retry_colour(
+        self, job: Job, base: SourceImage | None, first: ProviderResult, review: ImageReview
+    ) -> tuple[ProviderResult, ImageReview]:
+        async def stronger() -> ImageRequest:
+            request = await self.request_for(job, base)
+            return replace(request, prompt=stronger_colour_prompt(job, review))
+
+        retried = await self._generate(job, stronger)
+        if isinstance(retried, JobOutcome):
+            return first, review  # the retry could not run: keep the first image, flagged
+        second = await self._review(job, retried)
+        if second is None:
+            return first, review
+        flags = tuple(
+            {**f, "retried": True} if f["kind"] == "colour_mismatch" else f for f in second.flags
+        )
+        attempts = first.attempts + retried.attempts
+        usage = {
+            k: first.usage.get(k, 0) + retried.usage.get(k, 0)
+            for k in {*first.usage, *retried.usage}
+        }
+        return replace(retried, attempts=attempts, usage=usage), replace(second, flags=flags)
+
+    async def request_for(self, job: Job, base: SourceImage | None = None) -> ImageRequest:
         images: tuple[SourceImage, ...] = ()
-        if job.mode == "edit" and job.source_image:
+        if base is not None:
+            images = (base,)
+        elif job.mode == "edit" and job.source_image:
             images = (await self.sources.load(job.source_image),)
         return ImageRequest(
             prompt=job.prompt,
@@ -175,7 +242,9 @@ class ImageMaker:
             season=job.season,
         )
 
-    def _store_result(self, job: Job, result: ProviderResult) -> JobOutcome:
+    def _store_result(
+        self, job: Job, result: ProviderResult, review: ImageReview | None = None
+    ) -> JobOutcome:
         attempts = result.attempts
         usage = dict(result.usage)
         if not result.images:
@@ -197,6 +266,7 @@ class ImageMaker:
         except StoreError as error:
             return JobOutcome(job, "failed", f"upload failed: {error}", attempts, usage=usage)
         primary = images[0]
+        self._bases.keep(job, primary.data)
         entry = entry_for(
             job,
             storage_key=keys[0],
@@ -208,8 +278,11 @@ class ImageMaker:
             run_id=self.run_id,
             model=self.provider.model,
             alternates=tuple(keys[1:]),
+            flags=review.flags if review else (),
         )
-        return JobOutcome(job, "generated", attempts=attempts, entry=entry, usage=usage)
+        return JobOutcome(
+            job, "generated", attempts=attempts, entry=entry, usage=usage, review=review
+        )
 
     def _marked(self, image: GeneratedImage, size: tuple[int, int]) -> GeneratedImage:
         """The image declaring in its XMP how it was made (Merchant Center asks for AI images)."""
@@ -264,6 +337,7 @@ def entry_for(
     run_id: str,
     model: str,
     alternates: tuple[str, ...] = (),
+    flags: tuple[Flag, ...] = (),
 ) -> ManifestEntry:
     return ManifestEntry(
         sku=job.sku,
@@ -285,8 +359,9 @@ def entry_for(
         created_at=created_at,
         run_id=run_id,
         variant_skus=job.colour.variant_skus,
-        base=job.depends_on,
+        base=job.base_storage_key,
         alternates=alternates,
+        flags=flags,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from catalog_imagegen.catalog.model import Colour
 from catalog_imagegen.providers.base import ImageSettings, Mode
@@ -28,15 +28,23 @@ class Job:
     model: str
     row: int
     source_image: str | None = None
-    # The key of the job whose image this one edits (``chain`` variants), if any.
+    # The key of the job whose image this one edits (``chain`` variants), if any, and where that
+    # base image is stored. Until ``with_base`` names the base's digest, ``key`` is provisional.
     depends_on: str | None = None
     # A deliberate redo (``--force``) of a stored image: keys are immutable and cached forever,
     # so the redo is stored beside the original under ``{key}-{redo}`` instead of overwriting it.
     redo: str | None = None
+    base_storage_key: str | None = None
+    base_sha256: str | None = None
 
     @property
     def storage_key(self) -> str:
         return storage_key_for(self, f"{self.key}-{self.redo}" if self.redo else self.key)
+
+    @property
+    def waits_for_base(self) -> bool:
+        """A dependent whose base image is not known yet: its key is still provisional."""
+        return self.depends_on is not None and self.base_sha256 is None
 
     @property
     def label(self) -> str:
@@ -45,6 +53,14 @@ class Job:
     @property
     def prompt_hash(self) -> str:
         return hashlib.sha256(self.prompt.encode()).hexdigest()[:16]
+
+
+def with_base(job: Job, base_sha256: str) -> Job:
+    """The dependent ``job`` once its base image is known: its key now covers the base's bytes,
+    so a regenerated base gives its dependents new keys (and new images) and nothing else."""
+    if job.depends_on is None or job.base_sha256 is not None:
+        raise ValueError(f"{job.label}: not a dependent waiting for its base")
+    return replace(job, key=derive_key(job.key, base_sha256), base_sha256=base_sha256)
 
 
 def storage_key_for(job: Job, key: str) -> str:

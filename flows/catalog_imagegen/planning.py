@@ -3,18 +3,21 @@
 Every job carries its rendered prompt, its image settings and a key derived from everything that
 changes the image (model, prompt, mode, settings, template and version, source image digest,
 and the base job for chained variants), so the same inputs give the same key on any machine.
+A chained variant's key stays provisional until its base image exists: ``jobs.with_base`` then
+adds the base's digest, which only the run can know.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog_imagegen.catalog.model import Colour, Product, Reject
 from catalog_imagegen.jobs import Job, derive_key
 from catalog_imagegen.prompt_templates import PromptTemplate, Season, TemplateError
+from catalog_imagegen.providers.base import Mode
 
 DEFAULT_SEASON = "evergreen"
 
@@ -58,7 +61,7 @@ def plan_jobs(
         explicit = bool(product.templates or options.templates)
         for name in chosen_templates:
             template = templates[name]
-            if template.mode == "edit" and not explicit and not _has_source(product):
+            if _edits_photo(template) and not explicit and not _has_source(product):
                 continue  # an edit template the row did not ask for needs a photo it lacks
             try:
                 plan.jobs.extend(
@@ -80,6 +83,10 @@ def shard_of(sku: str, count: int) -> int:
 
 class _MissingSource(Exception):
     pass
+
+
+def _edits_photo(template: PromptTemplate) -> bool:
+    return template.mode == "edit" or template.variant_strategy == "edit_source"
 
 
 def _has_source(product: Product) -> bool:
@@ -107,18 +114,54 @@ def _unknown(
 def _jobs_for(
     product: Product, template: PromptTemplate, seasons: Sequence[Season], options: PlanOptions
 ) -> list[Job]:
+    if template.variant_strategy == "chain":
+        return [job for s in seasons for job in _chain(product, template, s, options)]
+    mode: Mode = "edit" if _edits_photo(template) else "generate"
     jobs = []
     for season in seasons:
         for colour in product.colours:
             source = colour.source_image or product.source_image
-            if template.mode == "edit" and not source:
+            if mode == "edit" and not source:
                 raise _MissingSource(
                     f"template '{template.name}' edits the product photo, but the row has no "
                     "source_image"
                 )
-            prompt = template.render(_context(product, colour, season, template), sku=product.sku)
-            jobs.append(_job(product, colour, season, template, prompt, source, options))
+            prompt = _render(product, colour, season, template)
+            jobs.append(_job(product, colour, season, template, prompt, mode, source, options))
     return jobs
+
+
+def _chain(
+    product: Product, template: PromptTemplate, season: Season, options: PlanOptions
+) -> list[Job]:
+    """One base image (an edit of the photo when there is one), then every other colour edited
+    from that base, so all colours show the same product in the same pose. The base comes first."""
+    if not product.colours:
+        return []
+    first, *others = product.colours
+    source = first.source_image or product.source_image
+    mode: Mode = "edit" if source else "generate"
+    prompt = _render(product, first, season, template)
+    base = _job(product, first, season, template, prompt, mode, source, options)
+    jobs = [base]
+    for colour in others:
+        prompt = _render(product, colour, season, template, base_colour=first.name)
+        dependent = _job(product, colour, season, template, prompt, "edit", None, options, base)
+        jobs.append(dependent)
+    return jobs
+
+
+def _render(
+    product: Product,
+    colour: Colour,
+    season: Season,
+    template: PromptTemplate,
+    *,
+    base_colour: str = "",
+) -> str:
+    context = _context(product, colour, season, template)
+    context["base_colour"] = base_colour  # chain templates: the colour being edited, "" for bases
+    return template.render(context, sku=product.sku)
 
 
 def _job(
@@ -127,23 +170,29 @@ def _job(
     season: Season,
     template: PromptTemplate,
     prompt: str,
+    mode: Mode,
     source: str | None,
     options: PlanOptions,
+    base: Job | None = None,
 ) -> Job:
     source_ref = None
-    if template.mode == "edit" and source:
+    if mode == "edit" and source:
         source_ref = options.source_digests.get(source, f"uri:{source}")
+    settings = template.settings
+    if mode == "edit" and settings.input_fidelity is None:
+        settings = replace(settings, input_fidelity="high")
     key = derive_key(
         options.model,
         prompt,
-        template.mode,
-        template.settings,
+        mode,
+        settings,
         template.name,
         template.version,
         source_ref,
         product.sku,
         colour.key,
         season.name,
+        *(("base", base.key) if base else ()),
     )
     return Job(
         key=key,
@@ -154,11 +203,13 @@ def _job(
         template=template.name,
         template_version=template.version,
         prompt=prompt,
-        mode=template.mode,
-        settings=template.settings,
+        mode=mode,
+        settings=settings,
         model=options.model,
         row=product.row,
-        source_image=source if template.mode == "edit" else None,
+        source_image=source if mode == "edit" and base is None else None,
+        depends_on=base.key if base else None,
+        base_storage_key=base.storage_key if base else None,
     )
 
 
@@ -177,4 +228,5 @@ def _context(
         "colour_key": colour.key,
         "season": season.as_context(),
         "template": template.name,
+        "base_colour": "",
     }

@@ -27,7 +27,12 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
 from catalog_imagegen.catalog.model import CatalogError
-from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
+from catalog_imagegen.definitions import (
+    PREVIEW_NOTICE,
+    Resources,
+    build_resources,
+    build_review,
+)
 from catalog_imagegen.execution import ImageMaker, JobOutcome, now_iso
 from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import load_latest
@@ -261,6 +266,9 @@ async def make_all(
     progress = resources.progress
     progress.start(len(jobs), 0)
     loader = source_loader_for(catalog)
+    # Placeholders have no product to measure: colour QA is for real images only.
+    preview = resources.provider.is_preview
+    review = None if preview else build_review(settings, load_templates(settings.templates_dir))
     maker = ImageMaker(
         resources.provider,
         resources.store,
@@ -269,6 +277,7 @@ async def make_all(
         concurrency=settings.concurrency,
         control=control,
         on_outcome=progress.advance,
+        review=review,
     )
     chunk_size = max(settings.chunk_size, settings.concurrency * 4)
     outcomes: list[JobOutcome] = []

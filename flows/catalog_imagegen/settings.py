@@ -4,7 +4,8 @@
   means offline preview images.
 - ``AWS_*`` (profile, region, credentials, ``AWS_ENDPOINT_URL_S3``): read by boto3 itself.
 - ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder,
-  ``PRICES_FILE`` for the price table, ``PREVIEW_LATENCY`` to slow offline previews down, ...).
+  ``PRICES_FILE`` for the price table, ``PREVIEW_LATENCY`` to slow offline previews down,
+  ``COLOUR_QA``, ``COLOUR_TOLERANCE``, ``DUPLICATE_DISTANCE``, ``COLOUR_RETRY``, ...).
 
 Secrets are held in ``Secret``, whose ``repr`` and ``str`` never show the value, so a settings
 object can be logged, put in an exception or a Prefect parameter without leaking the key.
@@ -69,6 +70,11 @@ class Settings:
     provider: str | None = None
     read_timeout: float = 360.0
     max_attempts: int = 6
+    # Colour QA of generated images (``image_review``): off, thresholds, one retry on a mismatch.
+    colour_qa: bool = True
+    colour_tolerance: float = 20.0  # CIEDE2000 between the colour asked for and the one measured
+    duplicate_distance: int = 4  # dHash bits within which two colours' pictures are the same
+    colour_retry: bool = False
 
     @property
     def uses_real_provider(self) -> bool:
@@ -106,6 +112,10 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("prefix", str),
         ("prices_file", Path),
         ("preview_latency", float),
+        ("colour_qa", _flag),
+        ("colour_tolerance", float),
+        ("duplicate_distance", int),
+        ("colour_retry", _flag),
     ):
         raw = env.get(ENV_PREFIX + name.upper())
         if raw:
@@ -114,6 +124,15 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             except ValueError:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not valid") from None
     return Settings(**values)
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def default_templates_dir() -> Path:

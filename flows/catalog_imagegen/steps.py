@@ -5,6 +5,7 @@ read -> plan -> split off what is already done -> make the rest (``execution``) 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,7 +19,8 @@ from catalog_imagegen.catalog.reading import read_catalog
 from catalog_imagegen.catalog.shopify_export import shopify_import_csv
 from catalog_imagegen.execution import JobOutcome, entry_for, now_iso
 from catalog_imagegen.image_files import InvalidImage, inspect_image
-from catalog_imagegen.jobs import IMAGES_PREFIX, Job
+from catalog_imagegen.image_review import group_of
+from catalog_imagegen.jobs import IMAGES_PREFIX, Job, with_base
 from catalog_imagegen.ledger import cost_totals, job_cost
 from catalog_imagegen.manifest import (
     JSON_TYPE,
@@ -84,18 +86,44 @@ class DoneSplit:
 
 
 def split_done(jobs: Sequence[Job], store: ObjectStore, latest: LatestManifest) -> DoneSplit:
-    """What the store already holds, learned from one listing (never one request per job)."""
+    """What the store already holds, learned from one listing (never one request per job).
+
+    A chained variant is done when its base is stored and not about to be remade, and the image
+    keyed by that base's digest is stored; its job comes back with its final key.
+    """
     stored = set(store.list_keys(IMAGES_PREFIX))
     by_key = {entry.key: entry for entry in latest.entries.values()}
+    digests = {entry.storage_key: entry.sha256 for entry in latest.entries.values()}
+    remade = {job.key for job in jobs if job.depends_on is None and job.storage_key not in stored}
     split = DoneSplit(todo=[], done=[], known={})
     for job in jobs:
-        if job.storage_key in stored:
+        if job.waits_for_base and job.depends_on not in remade:
+            digest = base_digest(job, store, stored, digests)
+            job = with_base(job, digest) if digest else job
+        if job.storage_key in stored and not job.waits_for_base:
             split.done.append(job)
             if job.key in by_key:
                 split.known[job.key] = by_key[job.key]
         else:
             split.todo.append(job)
     return split
+
+
+def base_digest(
+    job: Job, store: ObjectStore, stored: set[str], digests: dict[str, str]
+) -> str | None:
+    """The sha256 of a dependent's stored base: from the manifest, else the object's metadata."""
+    key = job.base_storage_key
+    if key is None or key not in stored:
+        return None
+    if key not in digests:
+        info = store.head(key)
+        digest = unquote((info.metadata if info else {}).get("sha256", ""))
+        if not digest:
+            data = store.get(key)
+            digest = hashlib.sha256(data.data).hexdigest() if data else ""
+        digests[key] = digest
+    return digests[key] or None
 
 
 def recover_entry(job: Job, store: ObjectStore, run_id: str) -> ManifestEntry:
@@ -125,7 +153,7 @@ def recover_entry(job: Job, store: ObjectStore, run_id: str) -> ManifestEntry:
             else now_iso(),
             run_id=run_id,
             variant_skus=job.colour.variant_skus,
-            base=job.depends_on,
+            base=job.base_storage_key,
         )
     stored = store.get(job.storage_key)
     data = stored.data if stored else b""
@@ -147,10 +175,11 @@ def recover_entry(job: Job, store: ObjectStore, run_id: str) -> ManifestEntry:
 
 
 def chunk_jobs(jobs: Sequence[Job], size: int) -> Iterator[list[Job]]:
-    """Chunks of about ``size`` jobs; a job never lands in a chunk before the job it depends on."""
+    """Chunks of about ``size`` jobs. A chunk ends only where a product x season x template group
+    does, so a dependent shares its base's chunk and each group's colours are checked together."""
     chunk: list[Job] = []
     for job in jobs:
-        if len(chunk) >= size and job.depends_on is None:
+        if len(chunk) >= size and job.depends_on is None and group_of(job) != group_of(chunk[-1]):
             yield chunk
             chunk = []
         chunk.append(job)
@@ -170,11 +199,13 @@ class RunSummary:
     failed: int = 0
     not_dispatched: int = 0
     rejected_rows: int = 0
+    flagged: int = 0  # images made by this run that colour QA flagged
     stop_reason: str | None = None
     estimated_cost: float = 0.0
     actual_cost: float | None = None
     selection: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)  # {"job", "image", "kind", ...}
     rejects: list[str] = field(default_factory=list)
     manifest: str = ""
     run_manifest: str = ""
@@ -224,6 +255,13 @@ def finish_run(
     totals = cost_totals(rows)
     summary.estimated_cost = totals["estimated"] or 0.0
     summary.actual_cost = totals["actual"]
+    summary.flags = [
+        {"job": o.job.label, "image": o.entry.storage_key, **flag}
+        for o in outcomes
+        if o.status == "generated" and o.entry is not None
+        for flag in o.entry.flags
+    ]
+    summary.flagged = len({flag["image"] for flag in summary.flags})
     run_dir = f"{RUNS_PREFIX}{summary.run_id}"
     summary.rejects_report = store_report(store, f"{run_dir}/rejects.csv", rejects_csv(rejects))
     summary.images_report = store_report(store, f"{run_dir}/images.csv", images_csv(entries))
@@ -240,7 +278,9 @@ def finish_run(
         "provider": provider,
         "model": model,
         "preview": summary.preview,
-        "summary": {k: v for k, v in summary.as_dict().items() if k not in ("failures", "rejects")},
+        "summary": {
+            k: v for k, v in summary.as_dict().items() if k not in ("failures", "rejects", "flags")
+        },
         "images": nest(entries),
         "jobs": rows,
         "rejects": [
@@ -280,6 +320,10 @@ def ledger_row(
     if outcome.usage:
         row["usage"] = outcome.usage
     row["cost"] = job_cost(outcome, prices, model or job.model)
+    if outcome.entry is not None and outcome.entry.base:
+        row["base"] = outcome.entry.base
+    if outcome.entry is not None and outcome.entry.flags:
+        row["flags"] = [dict(flag) for flag in outcome.entry.flags]
     return row
 
 
