@@ -24,6 +24,9 @@ class PlanOptions:
     seasons: Sequence[str] = ()  # empty: each product's own seasons, else DEFAULT_SEASON
     templates: Sequence[str] = ()  # empty: each product's own templates, else all templates
     source_digests: Mapping[str, str] = field(default_factory=dict)
+    # Notes appended to the prompt of one slot (sku, colour_key, season, template): a reviewer
+    # rejected its image, so the changed prompt gives a new key and the image is made again.
+    prompt_notes: Mapping[tuple[str, str, str, str], str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -107,6 +110,9 @@ def _jobs_for(
                     "source_image"
                 )
             prompt = template.render(_context(product, colour, season, template), sku=product.sku)
+            note = options.prompt_notes.get((product.sku, colour.key, season.name, template.name))
+            if note:
+                prompt = f"{prompt}\n\n{note}"
             jobs.append(_job(product, colour, season, template, prompt, source, options))
     return jobs
 

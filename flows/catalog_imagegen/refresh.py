@@ -18,6 +18,7 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
+    create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
@@ -25,6 +26,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
+from catalog_imagegen.approval import load_rejections, prompt_notes
 from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
 from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
@@ -60,7 +62,12 @@ class JobBatch:
 
 @task(cache_policy=NO_CACHE)
 def read_and_plan(
-    catalog: str, settings: Settings, seasons: Sequence[str], templates: Sequence[str], strict: bool
+    catalog: str,
+    settings: Settings,
+    seasons: Sequence[str],
+    templates: Sequence[str],
+    strict: bool,
+    notes: PromptNotes,
 ) -> PreparedRun:
     return prepare_run(
         catalog,
@@ -70,7 +77,18 @@ def read_and_plan(
         season_names=seasons,
         template_names=templates,
         strict=strict,
+        prompt_notes=notes.notes,
     )
+
+
+class PromptNotes:
+    """Reviewers' notes by slot. A plain class, so Prefect does not walk or hash every note."""
+
+    def __init__(self, notes: dict[tuple[str, str, str, str], str]) -> None:
+        self.notes = notes
+
+    def __repr__(self) -> str:
+        return f"PromptNotes({len(self.notes)} slots)"
 
 
 @task(cache_policy=NO_CACHE)
@@ -103,6 +121,7 @@ def publish_results(
     outcomes: list[JobOutcome],
     prepared: PreparedRun,
     started_at: str,
+    approval_required: bool = False,
 ) -> RunSummary:
     finish_run(
         resources.store,
@@ -112,6 +131,7 @@ def publish_results(
         started_at=started_at,
         provider=resources.provider.name,
         model=resources.provider.model,
+        approval_required=approval_required,
     )
     return summary
 
@@ -128,6 +148,7 @@ async def catalog_refresh(
     model: str | None = None,
     strict: bool = False,
     progress: bool = True,
+    approval: bool | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -138,17 +159,19 @@ async def catalog_refresh(
         max_images=max_images,
         model=model,
         progress=progress,
+        approval_required=approval,
     )
     started_at = now_iso()
     run_id = new_run_id()
     try:
-        prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict)
+        resources = build_resources(settings, load_seasons(settings.templates_dir))
+        notes = PromptNotes(prompt_notes(load_rejections(resources.store)))
+        prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict, notes)
     except (CatalogError, TemplateError) as error:
         logger.error(str(error))
         return Failed(message=str(error))
     for reject in prepared.rejects:
         logger.warning(reject.describe())
-    resources = build_resources(settings, load_seasons(settings.templates_dir))
     if resources.provider.is_preview:
         logger.warning(PREVIEW_NOTICE)
     split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
@@ -166,13 +189,18 @@ async def catalog_refresh(
         preview=resources.provider.is_preview,
         stop_reason=stop_reason,
     )
-    publish_results(resources, summary, skipped + made, prepared, started_at)
+    publish_results(
+        resources, summary, skipped + made, prepared, started_at, settings.approval_required
+    )
     await resources.provider.aclose()
     await create_table_artifact(
         key="catalog-refresh-summary",
         table=[{k: v for k, v in summary.as_dict().items() if not isinstance(v, list)}],
         description=f"catalog_refresh {run_id}: {summary.generated} generated, "
         f"{summary.skipped} skipped, {summary.failed} failed, {summary.rejected_rows} rows rejected",
+    )  # type: ignore[misc]
+    await create_markdown_artifact(
+        key="catalog-refresh-review", markdown=review_markdown(summary)
     )  # type: ignore[misc]
     if not summary.ok:
         return Failed(message=failure_message(summary), data=summary)
@@ -223,6 +251,23 @@ async def _collect(
         outcomes.extend(finished.result())
     await update_progress_artifact(artifact, progress=100.0 * len(outcomes) / max(total, 1))  # type: ignore[misc]
     return still
+
+
+def review_markdown(summary: RunSummary) -> str:
+    held = (
+        f"\n\n**Awaiting approval**: the storefront manifest moves only after "
+        f"`catalog-imagegen approve {summary.run_id}`."
+        if summary.awaiting_approval
+        else ""
+    )
+    return (
+        f"## Run {summary.run_id}\n\n"
+        f"{summary.generated} generated, {summary.skipped} skipped, {summary.failed} failed, "
+        f"{summary.rejected_rows} catalog rows rejected.\n\n"
+        f"- [Review page]({summary.review_page})\n- [Run manifest]({summary.run_manifest})\n"
+        f"- [Storefront manifest]({summary.manifest})\n- [Rejected rows]({summary.rejects_report})"
+        f"{held}"
+    )
 
 
 def failure_message(summary: RunSummary) -> str:
