@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_imagegen.service_commands import add_service_commands
+
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 3
 
 
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     prompts.add_argument("--sku", action="append", default=[], help="only this SKU (repeatable)")
     prompts.add_argument("--json", action="store_true", help="one JSON object per line")
     prompts.set_defaults(handler=prompts_command)
+    add_service_commands(commands)
     return parser
 
 
@@ -76,6 +79,12 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-images", type=int, help="stop dispatching after this many images")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad catalog row")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--require-approval",
+        action="store_true",
+        default=None,
+        help="publish only after `catalog-imagegen approve RUN` (CATALOG_IMAGEGEN_APPROVAL)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -93,6 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
             model=args.model,
             strict=args.strict,
             progress=not args.no_progress,
+            approval=args.require_approval,
             return_state=True,
         )  # type: ignore[call-overload]
     )
@@ -127,6 +137,9 @@ def print_summary(summary: Any) -> None:
     print(f"Run manifest: {summary.run_manifest}", file=out)
     print(f"Images CSV:   {summary.images_report}", file=out)
     print(f"Rejects:      {summary.rejects_report}", file=out)
+    print(f"Review page:  {summary.review_page}", file=out)
+    if summary.awaiting_approval:
+        print(f"\nAWAITING APPROVAL: catalog-imagegen approve {summary.run_id}", file=out)
     if summary.preview:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 
