@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from catalog_imagegen.inbox import InboxStore
 from catalog_imagegen.progress import ProgressReporter, SilentProgress, TerminalProgress
 from catalog_imagegen.prompt_templates import Season
 from catalog_imagegen.providers.base import ImageProvider
@@ -28,6 +29,14 @@ def build_provider(settings: Settings, seasons: Mapping[str, Season]) -> ImagePr
 
 def build_store(settings: Settings) -> ObjectStore:
     return LocalDirectoryStore(settings.output)
+
+
+def build_inbox(location: str) -> InboxStore:
+    """The inbox catalog files are dropped into: a local folder, or an ``s3://bucket/prefix``."""
+    if location.startswith("s3://"):
+        # The S3 store (stores/s3.py) is wired here once it exists; it needs ``delete(key)``.
+        raise ValueError(f"{location}: s3:// inboxes need the S3 store, not available yet")
+    return LocalDirectoryStore(location)
 
 
 def build_resources(settings: Settings, seasons: Mapping[str, Season]) -> Resources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
 from catalog_imagegen.manifest import load_latest
@@ -32,6 +33,12 @@ class FailingPreviewProvider(OfflinePreviewProvider):
 
 
 def make_run(
+    catalog: Path, store: LocalDirectoryStore, run_id: str, **options: Any
+) -> tuple[RunSummary, list[JobOutcome]]:
+    return asyncio.run(run_pipeline(catalog, store, run_id, **options))
+
+
+async def run_pipeline(
     catalog: Path,
     store: LocalDirectoryStore,
     run_id: str,
@@ -58,7 +65,7 @@ def make_run(
         concurrency=8,
         control=RunControl(),
     )
-    made = asyncio.run(maker.make(split.todo))
+    made = await maker.make(split.todo)
     skipped = [JobOutcome(j, "skipped", entry=split.known.get(j.key)) for j in split.done]
     summary = RunSummary(run_id=run_id, catalog=str(catalog), output="", preview=True)
     finish_run(
