@@ -165,10 +165,15 @@ async def catalog_refresh(
     run_id = new_run_id()
     try:
         resources = build_resources(settings, load_seasons(settings.templates_dir))
+    except TemplateError as error:
+        logger.error(str(error))
+        return Failed(message=str(error))
+    try:
         notes = PromptNotes(prompt_notes(load_rejections(resources.store)))
         prepared = read_and_plan(catalog, settings, seasons or (), templates or (), strict, notes)
     except (CatalogError, TemplateError) as error:
         logger.error(str(error))
+        await resources.provider.aclose()
         return Failed(message=str(error))
     for reject in prepared.rejects:
         logger.warning(reject.describe())
@@ -199,9 +204,8 @@ async def catalog_refresh(
         description=f"catalog_refresh {run_id}: {summary.generated} generated, "
         f"{summary.skipped} skipped, {summary.failed} failed, {summary.rejected_rows} rows rejected",
     )  # type: ignore[misc]
-    await create_markdown_artifact(
-        key="catalog-refresh-review", markdown=review_markdown(summary)
-    )  # type: ignore[misc]
+    review = review_markdown(summary)
+    await create_markdown_artifact(key="catalog-refresh-review", markdown=review)  # type: ignore[misc]
     if not summary.ok:
         return Failed(message=failure_message(summary), data=summary)
     return Completed(

@@ -75,8 +75,8 @@ async def catalog_file_drop(
     inbox_store, store = build_inbox(settings.inbox), build_store(settings)
 
     async def run_catalog(path: str) -> RunResult:
-        named = catalog_refresh.with_options(flow_run_name=f"drop-{path.rsplit('/', 1)[-1]}")
-        state = await named(
+        refresh = catalog_refresh.with_options(flow_run_name=f"drop-{path.rsplit('/', 1)[-1]}")
+        state = await refresh(
             catalog=path, output=settings.output, progress=False, return_state=True
         )
         return await run_result(state)

@@ -100,6 +100,10 @@ def test_gate_on_in_the_flow_then_approve_on_the_command_line(
     assert summary.awaiting_approval
     assert (out / "manifests" / "runs" / summary.run_id / "review.html").exists()
     assert not (out / POINTER_KEY).exists()
+    markdown = asyncio.run(latest_artifact("catalog-refresh-review"))
+    assert f"[Review page]({summary.review_page})" in markdown
+    assert summary.review_page.endswith(f"{summary.run_id}/review.html")
+    assert "Awaiting approval" in markdown
 
     code = main(
         ["approve", summary.run_id, "--output", str(out), "--reject", "TEE-001/white/summer"]
@@ -109,3 +113,16 @@ def test_gate_on_in_the_flow_then_approve_on_the_command_line(
     latest = json.loads((out / POINTER_KEY).read_text())
     assert latest["run_id"] == summary.run_id
     assert latest["entries"] == summary.generated - 1
+
+
+async def latest_artifact(key: str) -> str:
+    """The newest artifact with ``key`` (plain REST: this server rejects the client's nulls)."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        response = await client._client.post(
+            "/artifacts/filter",
+            json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1},
+        )
+    response.raise_for_status()
+    return str(response.json()[0]["data"])
