@@ -41,6 +41,7 @@ class ReviewCell:
     status: str
     prompt: str
     template_version: str
+    label: str
     reason: str = ""
     image_key: str | None = None
 
@@ -70,6 +71,7 @@ def cell_for(outcome: JobOutcome) -> ReviewCell:
         status=outcome.status,
         prompt=job.prompt,
         template_version=job.template_version,
+        label=job.label,
         reason=outcome.reason,
         image_key=image_key if outcome.status in ("generated", "skipped") else None,
     )
@@ -155,19 +157,20 @@ def _cell_html(cell: ReviewCell | None, page_dir: str) -> str:
     if cell is None:
         return "<td class='none'>not planned</td>"
     version = f"template {cell.template_version}"
-    tooltip = _text(f"{version}\n{cell.prompt}")
+    # The prompt appears once per cell (pages of big runs hold tens of thousands of cells).
     details = f"<details><summary>prompt</summary><p>{_text(cell.prompt)}</p></details>"
     status = STATUS_WORDS.get(cell.status, cell.status)
     if cell.image_key is None:
         return (
-            f"<td class='cell {_text(cell.status)}' title='{tooltip}'>"
+            f"<td class='cell {_text(cell.status)}'>"
             f"<p class='reason'><b>{_text(status)}:</b> {_text(cell.reason)}</p>"
             f"<small>{_text(version)}</small>{details}</td>"
         )
     src = quote(posixpath.relpath(cell.image_key, page_dir), safe="/")
     return (
         f"<td class='cell {_text(cell.status)}'><figure>"
-        f"<a href='{src}'><img src='{src}' loading='lazy' alt='{tooltip}' title='{tooltip}'></a>"
+        f"<a href='{src}'><img src='{src}' loading='lazy' alt='{_text(cell.label)}' "
+        f"title='{_text(version)}'></a>"
         f"<figcaption>{_text(status)} &middot; {_text(version)}</figcaption></figure>"
         f"{details}</td>"
     )

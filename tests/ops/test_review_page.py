@@ -44,6 +44,7 @@ def test_review_page_in_chromium_shows_every_image_and_every_failure(
     summary = run["summary"]
     generated = summary.generated  # type: ignore[attr-defined]
     failures = summary.failures  # type: ignore[attr-defined]
+    outcomes = run["outcomes"]
     assert generated > 100
     assert len(failures) == 4
 
@@ -67,12 +68,17 @@ def test_review_page_in_chromium_shows_every_image_and_every_failure(
             widths = page.evaluate(SCROLL_AND_MEASURE)
             failed_texts = page.locator("td.failed").all_inner_texts()
             rejects_text = page.locator("table.rejects").inner_text()
+            captions = page.locator("td.cell figcaption").all_inner_texts()
+            prompts = page.locator("td.cell details p").all_text_contents()
             title = page.title()
         finally:
             browser.close()
 
     assert len(widths) == generated
     assert all(width > 0 for width in widths), f"{widths.count(0)} images did not load"
+    assert len(captions) == generated
+    assert all(" · template " in caption for caption in captions)
+    assert sorted(prompts) == sorted(o.job.prompt for o in outcomes)  # type: ignore[attr-defined]
     assert len(failed_texts) == len(failures)
     assert all("moderation_blocked" in text and HOSTILE in text for text in failed_texts)
     assert "BAD-1" in rejects_text
