@@ -98,7 +98,10 @@ def run_entries(store: ObjectStore, run_id: str) -> list[ManifestEntry]:
     stored = store.get(f"{RUNS_PREFIX}{run_id}.json")
     if stored is None:
         raise ApprovalError(f"no run {run_id} in {store.describe()}")
-    return list(flatten(json.loads(stored.data).get("images", {})))
+    document = json.loads(stored.data)
+    if not document.get("summary", {}).get("awaiting_approval"):
+        raise ApprovalError(f"run {run_id} was not held for approval: it published when it ended")
+    return list(flatten(document.get("images", {})))
 
 
 def load_rejections(store: ObjectStore) -> dict[str, dict[str, Any]]:

@@ -30,6 +30,8 @@ def test_held_run_publishes_only_on_approve_and_rejected_images_are_made_again(
     make_run(catalog, store, "run-0", templates=["product_card"])  # published straight away
     before = store.head(POINTER_KEY)
     assert before is not None
+    with pytest.raises(ApprovalError, match="not held for approval"):
+        approve_run(store, "run-0")
 
     held, _ = make_run(
         catalog, store, "run-1", templates=["product_card", "mobile_story"], approval_required=True
