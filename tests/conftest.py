@@ -14,6 +14,7 @@ _SESSION_HOME = Path(tempfile.mkdtemp(prefix="catalog-imagegen-tests-"))
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.pop("PREFECT_API_URL", None)
 for _name in (
     "OPENAI_API_KEY",
@@ -26,7 +27,7 @@ for _name in (
 for _name in [n for n in os.environ if n.startswith("CATALOG_IMAGEGEN_")]:
     os.environ.pop(_name)
 
-pytest_plugins = ["tests.plugins.s3_server", "tests.plugins.catalog_runs"]
+pytest_plugins = ["tests.plugins.s3_server", "tests.plugins.catalog_runs", "tests.plugins.ops"]
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CATALOG = REPO / "catalog_samples" / "catalog.csv"

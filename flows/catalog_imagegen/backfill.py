@@ -22,6 +22,7 @@ from catalog_imagegen.execution import now_iso
 from catalog_imagegen.prompt_templates import TemplateError, load_seasons
 from catalog_imagegen.refresh import (
     JobBatch,
+    PlanRequest,
     RunResults,
     failure_message,
     make_all,
@@ -77,7 +78,7 @@ async def catalog_backfill(
     selection = selection_of(skus, colours, seasons, templates, only_failed, changed, force)
     started_at, run_id = now_iso(), new_run_id()
     try:
-        prepared = read_and_plan(catalog, settings, (), (), strict)
+        prepared = read_and_plan(catalog, settings, PlanRequest(strict=strict))
         resources = build_resources(settings, load_seasons(settings.templates_dir))
         sliced = select_slice(JobBatch(0, prepared.jobs), selection, resources, run_id, dry_run)
     except (CatalogError, TemplateError, UnknownRun) as error:

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_imagegen.service_commands import add_service_commands
+
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 3
 
 
@@ -52,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     prompts.add_argument("--sku", action="append", default=[], help="only this SKU (repeatable)")
     prompts.add_argument("--json", action="store_true", help="one JSON object per line")
     prompts.set_defaults(handler=prompts_command)
+    add_service_commands(commands)
     return parser
 
 
@@ -104,6 +107,12 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--strict", action="store_true", help="stop at the first bad catalog row")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--require-approval",
+        action="store_true",
+        default=None,
+        help="publish only after `catalog-imagegen approve RUN` (CATALOG_IMAGEGEN_APPROVAL)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -136,6 +145,7 @@ def run_command(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             public_base_url=args.public_base_url,
             base_url=args.base_url,
+            approval=args.require_approval,
             return_state=True,
         )
     )
@@ -176,9 +186,12 @@ def print_summary(summary: Any) -> None:
         ("Images CSV", summary.images_report),
         ("Rejects", summary.rejects_report),
         ("Shopify CSV", getattr(summary, "shopify_import", "")),
+        ("Review page", summary.review_page),
     ):
         if value:
             print(f"{label + ':':<14}{value}", file=out)
+    if summary.awaiting_approval:
+        print(f"\nAWAITING APPROVAL: catalog-imagegen approve {summary.run_id}", file=out)
     if summary.preview:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 

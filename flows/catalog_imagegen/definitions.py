@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from catalog_imagegen.colour_qa import Mask, mask_from_png
 from catalog_imagegen.image_review import ReviewSettings
+from catalog_imagegen.inbox import InboxStore
 from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, PriceTable, load_price_table
 from catalog_imagegen.progress import ProgressReporter, SilentProgress, TerminalProgress
 from catalog_imagegen.prompt_templates import PromptTemplate, Season
@@ -79,6 +80,14 @@ def build_review(
         colour_retry=settings.colour_retry,
         masks=masks,
     )
+
+
+def build_inbox(location: str) -> InboxStore:
+    """The inbox catalog files are dropped into: a local folder, or an ``s3://bucket/prefix``."""
+    if location.startswith("s3://"):
+        # The S3 store (stores/s3.py) is wired here once it exists; it needs ``delete(key)``.
+        raise ValueError(f"{location}: s3:// inboxes need the S3 store, not available yet")
+    return LocalDirectoryStore(location)
 
 
 def build_resources(settings: Settings, seasons: Mapping[str, Season]) -> Resources:

@@ -30,6 +30,9 @@ class PlanOptions:
     source_digests: Mapping[str, str] = field(default_factory=dict)
     # (index, count): plan only the products of this shard; a product never spans shards.
     shard: tuple[int, int] | None = None
+    # Notes appended to the prompt of one slot (sku, colour_key, season, template): a reviewer
+    # rejected its image, so the changed prompt gives a new key and the image is made again.
+    prompt_notes: Mapping[tuple[str, str, str, str], str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -127,6 +130,9 @@ def _jobs_for(
                     "source_image"
                 )
             prompt = _render(product, colour, season, template)
+            note = options.prompt_notes.get((product.sku, colour.key, season.name, template.name))
+            if note:
+                prompt = f"{prompt}\n\n{note}"
             jobs.append(_job(product, colour, season, template, prompt, mode, source, options))
     return jobs
 

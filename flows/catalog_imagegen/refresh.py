@@ -18,6 +18,7 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
+    create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
@@ -26,6 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
+from catalog_imagegen.approval import load_rejections, prompt_notes
 from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.definitions import (
     PREVIEW_NOTICE,
@@ -80,28 +82,43 @@ class RunResults:
         return f"RunResults({len(self.outcomes)} outcomes, {len(self.rejects)} rejects)"
 
 
+class PlanRequest:
+    """What to plan: the run's selection, the catalog's format, the shard, reviewers' notes.
+    A plain class, so Prefect neither walks nor hashes the notes of every rejected image."""
+
+    def __init__(
+        self,
+        *,
+        seasons: Sequence[str] = (),
+        templates: Sequence[str] = (),
+        strict: bool = False,
+        shard: tuple[int, int] | None = None,
+        catalog_format: str | None = None,
+        sheet: str | None = None,
+        prompt_notes: dict[tuple[str, str, str, str], str] | None = None,
+    ) -> None:
+        self.seasons, self.templates, self.strict = seasons, templates, strict
+        self.shard, self.catalog_format, self.sheet = shard, catalog_format, sheet
+        self.prompt_notes = prompt_notes or {}
+
+    def __repr__(self) -> str:
+        return f"PlanRequest(seasons={self.seasons}, templates={self.templates})"
+
+
 @task(cache_policy=NO_CACHE)
-def read_and_plan(
-    catalog: str,
-    settings: Settings,
-    seasons: Sequence[str],
-    templates: Sequence[str],
-    strict: bool,
-    shard: tuple[int, int] | None = None,
-    catalog_format: str | None = None,
-    sheet: str | None = None,
-) -> PreparedRun:
+def read_and_plan(catalog: str, settings: Settings, request: PlanRequest) -> PreparedRun:
     return prepare_run(
         catalog,
         load_templates(settings.templates_dir),
         load_seasons(settings.templates_dir),
         model=settings.model,
-        season_names=seasons,
-        template_names=templates,
-        strict=strict,
-        shard=shard,
-        catalog_format=catalog_format,
-        sheet=sheet,
+        season_names=request.seasons,
+        template_names=request.templates,
+        strict=request.strict,
+        shard=request.shard,
+        catalog_format=request.catalog_format,
+        sheet=request.sheet,
+        prompt_notes=request.prompt_notes,
     )
 
 
@@ -134,6 +151,7 @@ def publish_results(
     summary: RunSummary,
     results: RunResults,
     started_at: str,
+    approval_required: bool = False,
 ) -> RunSummary:
     finish_run(
         resources.store,
@@ -145,6 +163,7 @@ def publish_results(
         model=resources.provider.model,
         catalog=results.catalog,
         prices=resources.prices,
+        approval_required=approval_required,
     )
     return summary
 
@@ -171,6 +190,7 @@ async def catalog_refresh(
     prefix: str | None = None,
     public_base_url: str | None = None,
     max_cost: float | None = None,
+    approval: bool | None = None,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -185,30 +205,17 @@ async def catalog_refresh(
         bucket=bucket,
         prefix=prefix,
         public_base_url=public_base_url,
+        approval_required=approval,
     )
     settings = with_endpoint(settings, provider=provider, base_url=base_url)
     started_at = now_iso()
     run_id = new_run_id()
     try:
-        shard = (shard_index, shard_count) if shard_count and shard_index is not None else None
-        prepared = read_and_plan(
-            catalog,
-            settings,
-            seasons or (),
-            templates or (),
-            strict,
-            shard=shard,
-            catalog_format=catalog_format,
-            sheet=sheet,
-        )
-    except (CatalogError, TemplateError) as error:
+        resources = build_resources(settings, load_seasons(settings.templates_dir))
+        resources.store.check_access()
+    except TemplateError as error:
         logger.error(str(error))
         return Failed(message=str(error))
-    for reject in prepared.rejects:
-        logger.warning(reject.describe())
-    resources = build_resources(settings, load_seasons(settings.templates_dir))
-    try:
-        resources.store.check_access()
     except StoreError as error:
         logger.error(str(error))
         summary = RunSummary(
@@ -219,6 +226,23 @@ async def catalog_refresh(
             stop_reason=str(error),
         )
         return Failed(message=f"run stopped: {error}", data=summary)
+    try:
+        request = PlanRequest(
+            seasons=seasons or (),
+            templates=templates or (),
+            strict=strict,
+            shard=(shard_index, shard_count) if shard_count and shard_index is not None else None,
+            catalog_format=catalog_format,
+            sheet=sheet,
+            prompt_notes=prompt_notes(load_rejections(resources.store)),
+        )
+        prepared = read_and_plan(catalog, settings, request)
+    except (CatalogError, TemplateError) as error:
+        logger.error(str(error))
+        await resources.provider.aclose()
+        return Failed(message=str(error))
+    for reject in prepared.rejects:
+        logger.warning(reject.describe())
     if resources.provider.is_preview:
         logger.warning(PREVIEW_NOTICE)
     split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
@@ -238,7 +262,13 @@ async def catalog_refresh(
         selection={k: v for k, v in (("seasons", seasons), ("templates", templates)) if v},
     )
     try:
-        publish_results(resources, summary, RunResults(skipped + made, prepared), started_at)
+        publish_results(
+            resources,
+            summary,
+            RunResults(skipped + made, prepared),
+            started_at,
+            settings.approval_required,
+        )
     except StoreError as error:
         # Versions are immutable and the pointer moves last: latest.json still names a whole
         # manifest, and every image stored so far is found by the next run.
@@ -252,6 +282,8 @@ async def catalog_refresh(
         f"{summary.skipped} skipped, {summary.failed} failed, "
         f"{summary.rejected_rows} rows rejected",
     )  # type: ignore[misc]
+    review = review_markdown(summary)
+    await create_markdown_artifact(key="catalog-refresh-review", markdown=review)  # type: ignore[misc]
     if not summary.ok:
         return Failed(message=failure_message(summary), data=summary)
     return Completed(
@@ -310,6 +342,23 @@ async def _collect(
 def source_loader_for(catalog: str) -> SourceLoader:
     """Relative photo paths in a catalog are relative to the catalog file's folder."""
     return SourceLoader(Path(catalog).absolute().parent)
+
+
+def review_markdown(summary: RunSummary) -> str:
+    held = (
+        f"\n\n**Awaiting approval**: the storefront manifest moves only after "
+        f"`catalog-imagegen approve {summary.run_id}`."
+        if summary.awaiting_approval
+        else ""
+    )
+    return (
+        f"## Run {summary.run_id}\n\n"
+        f"{summary.generated} generated, {summary.skipped} skipped, {summary.failed} failed, "
+        f"{summary.rejected_rows} catalog rows rejected.\n\n"
+        f"- [Review page]({summary.review_page})\n- [Run manifest]({summary.run_manifest})\n"
+        f"- [Storefront manifest]({summary.manifest})\n- [Rejected rows]({summary.rejects_report})"
+        f"{held}"
+    )
 
 
 def failure_message(summary: RunSummary) -> str:

@@ -75,6 +75,12 @@ class Settings:
     colour_tolerance: float = 20.0  # CIEDE2000 between the colour asked for and the one measured
     duplicate_distance: int = 4  # dHash bits within which two colours' pictures are the same
     colour_retry: bool = False
+    # Operating it (service.py, file_drop.py, approval.py):
+    catalog: str | None = None  # the catalog the scheduled seasonal refresh reads
+    inbox: str | None = None  # a folder or s3:// prefix where catalog files are dropped
+    approval_required: bool = False  # CATALOG_IMAGEGEN_APPROVAL=required
+    season_lead_days: int = 30  # prepare a season this many days before it starts
+    refresh_cron: str = "0 5 * * *"  # when the seasonal refresh runs (server time zone: UTC)
 
     @property
     def uses_real_provider(self) -> bool:
@@ -116,13 +122,19 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("colour_tolerance", float),
         ("duplicate_distance", int),
         ("colour_retry", _flag),
+        ("catalog", str),
+        ("inbox", str),
+        ("approval_required", approval_setting),
+        ("season_lead_days", int),
+        ("refresh_cron", str),
     ):
-        raw = env.get(ENV_PREFIX + name.upper())
+        raw = env.get(ENV_PREFIX + ENV_NAMES.get(name, name.upper()))
         if raw:
             try:
                 values[name] = convert(raw)
             except ValueError:
-                raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not valid") from None
+                variable = ENV_PREFIX + ENV_NAMES.get(name, name.upper())
+                raise ValueError(f"{variable}={raw!r} is not valid") from None
     return Settings(**values)
 
 
@@ -131,6 +143,19 @@ def _flag(raw: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+ENV_NAMES = {"approval_required": "APPROVAL"}
+
+
+def approval_setting(raw: str) -> bool:
+    """``CATALOG_IMAGEGEN_APPROVAL``: ``required`` holds runs for ``approve``; ``auto`` does not."""
+    value = raw.strip().lower()
+    if value in ("required", "on", "true", "1", "yes"):
+        return True
+    if value in ("auto", "off", "false", "0", "no", "none"):
         return False
     raise ValueError(raw)
 

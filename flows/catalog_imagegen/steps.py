@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,11 @@ from catalog_imagegen.planning import PlanOptions, plan_jobs
 from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, PriceTable
 from catalog_imagegen.prompt_templates import PromptTemplate, Season
 from catalog_imagegen.reports import images_csv, rejects_csv
+from catalog_imagegen.review_page import render_review_page, review_page_key
 from catalog_imagegen.sources import SourceLoader
 from catalog_imagegen.stores.base import ObjectStore
+
+HTML_TYPE = "text/html; charset=utf-8"
 
 
 @dataclass(slots=True)
@@ -61,6 +64,7 @@ def prepare_run(
     shard: tuple[int, int] | None = None,
     catalog_format: str | None = None,
     sheet: str | None = None,
+    prompt_notes: Mapping[tuple[str, str, str, str], str] | None = None,
 ) -> PreparedRun:
     catalog = read_catalog(catalog_path, strict=strict, format=catalog_format, sheet=sheet)
     loader = SourceLoader(Path(catalog_path).resolve().parent)
@@ -73,6 +77,7 @@ def prepare_run(
         templates=tuple(template_names),
         source_digests=loader.local_digests(s for s in sources if s),
         shard=shard,
+        prompt_notes=prompt_notes or {},
     )
     plan = plan_jobs(catalog.products, templates, seasons, options, file=Path(catalog_path).name)
     return PreparedRun(catalog=catalog, jobs=plan.jobs, rejects=catalog.rejects + plan.rejects)
@@ -212,6 +217,8 @@ class RunSummary:
     rejects_report: str = ""
     images_report: str = ""
     shopify_import: str = ""  # a Shopify product CSV with the new images, for Shopify catalogs
+    review_page: str = ""
+    awaiting_approval: bool = False
 
     @property
     def ok(self) -> bool:
@@ -236,8 +243,12 @@ def finish_run(
     model: str,
     catalog: CatalogRead | None = None,
     prices: PriceTable = DEFAULT_PRICE_TABLE,
-) -> Published:
-    """Write the run's manifest, ledger and reports, then move the storefront pointer."""
+    approval_required: bool = False,
+) -> Published | None:
+    """Write the run's manifest, ledger, reports and review page, then move the storefront pointer.
+
+    With ``approval_required`` the pointer stays put: ``approval.approve_run`` publishes later.
+    """
     finished_at = now_iso()
     entries = [o.entry for o in outcomes if o.entry is not None]
     counts = count_outcomes(outcomes)
@@ -269,6 +280,8 @@ def finish_run(
         summary.shopify_import = store_shopify_import(
             store, f"{run_dir}/shopify-import.csv", catalog, entries, summary
         )
+    summary.review_page = store.url_for(review_page_key(summary.run_id))
+    summary.awaiting_approval = approval_required
     document = {
         "schema_version": SCHEMA_VERSION,
         "run_id": summary.run_id,
@@ -296,9 +309,23 @@ def finish_run(
         ],
     }
     summary.run_manifest = store.url_for(write_run_manifest(store, summary.run_id, document))
-    published = publish(store, summary.run_id, entries, generated_at=finished_at)
     summary.manifest = store.url_for("manifests/latest.json")
-    return published
+    write_review_page(store, summary, outcomes, rejects)
+    if approval_required:
+        return None
+    return publish(store, summary.run_id, entries, generated_at=finished_at)
+
+
+def write_review_page(
+    store: ObjectStore,
+    summary: RunSummary,
+    outcomes: Sequence[JobOutcome],
+    rejects: Sequence[Reject],
+) -> str:
+    key = review_page_key(summary.run_id)
+    page = render_review_page(summary.as_dict(), outcomes, rejects)
+    store.put(key, page.encode(), content_type=HTML_TYPE, cache_control="no-cache")
+    return store.url_for(key)
 
 
 def ledger_row(

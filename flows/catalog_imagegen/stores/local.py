@@ -118,6 +118,15 @@ class LocalDirectoryStore:
             metadata=meta.get("metadata") or {},
         )
 
+    def delete(self, key: str) -> None:
+        """Remove an object and its metadata; a missing key is not an error (as in S3)."""
+        try:
+            self._path(key).unlink(missing_ok=True)
+            self._path(f"{META_DIR}/{key}.json").unlink(missing_ok=True)
+        except OSError as error:
+            reason = error.strerror
+            raise StoreError(f"cannot delete {key} from {self.describe()}: {reason}") from None
+
     def list_keys(self, prefix: str) -> Iterator[str]:
         base = self._path(prefix) if prefix.strip("/") else self.root
         start = base if base.is_dir() else base.parent

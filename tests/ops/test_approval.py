@@ -1,0 +1,130 @@
+"""The approval gate: the storefront's latest.json moves only after ``approve``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from catalog_imagegen.approval import (
+    REJECTIONS_KEY,
+    ApprovalError,
+    RejectSelector,
+    approve_run,
+    load_rejections,
+    prompt_notes,
+)
+from catalog_imagegen.cli import main
+from catalog_imagegen.manifest import POINTER_KEY, load_latest
+from catalog_imagegen.stores.local import LocalDirectoryStore
+from tests.ops.run_building import make_run
+
+
+def test_held_run_publishes_only_on_approve_and_rejected_images_are_made_again(
+    catalog_folder: Path, tmp_path: Path
+) -> None:
+    store = LocalDirectoryStore(tmp_path / "out")
+    catalog = catalog_folder / "catalog.csv"
+    make_run(catalog, store, "run-0", templates=["product_card"])  # published straight away
+    before = store.head(POINTER_KEY)
+    assert before is not None
+    with pytest.raises(ApprovalError, match="not held for approval"):
+        approve_run(store, "run-0")
+
+    held, _ = make_run(
+        catalog, store, "run-1", templates=["product_card", "mobile_story"], approval_required=True
+    )
+    assert held.awaiting_approval
+    assert store.head(POINTER_KEY) == before  # untouched by the held run
+
+    approval = approve_run(
+        store, "run-1", [RejectSelector.parse("JKT-001/NAVY/winter")], reason="too dark"
+    )
+    after = load_latest(store)
+    assert store.head(POINTER_KEY) != before
+    assert approval.rejected == [
+        ("JKT-001", "navy", "winter", "mobile_story"),
+        ("JKT-001", "navy", "winter", "product_card"),
+    ]
+    assert ("JKT-001", "navy", "winter", "mobile_story") not in after.entries
+    assert ("JKT-001", "navy", "autumn", "mobile_story") in after.entries
+    with pytest.raises(ApprovalError, match="approved already"):
+        approve_run(store, "run-1")
+
+    notes = prompt_notes(load_rejections(store))
+    again, outcomes = make_run(
+        catalog, store, "run-2", templates=["product_card", "mobile_story"], notes=notes
+    )
+    remade = {o.job.template: o for o in outcomes if o.status == "generated"}
+    assert again.generated == 2  # exactly the two rejected slots, nothing else
+    assert all("too dark" in o.job.prompt for o in remade.values())
+    assert all(o.job.sku == "JKT-001" and o.job.colour.key == "navy" for o in remade.values())
+
+
+def test_reject_that_matches_nothing_is_refused_before_anything_is_published(
+    catalog_folder: Path, tmp_path: Path
+) -> None:
+    store = LocalDirectoryStore(tmp_path / "out")
+    make_run(catalog_folder / "catalog.csv", store, "r", templates=["product_card"],
+             approval_required=True)  # fmt: skip
+    with pytest.raises(ApprovalError, match="no such image"):
+        approve_run(store, "r", [RejectSelector.parse("NOPE-1/navy/winter")])
+    assert store.head(POINTER_KEY) is None
+    assert store.head(REJECTIONS_KEY) is None
+    with pytest.raises(ApprovalError, match="expected SKU/colour/season"):
+        RejectSelector.parse("JKT-001/navy")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_gate_on_in_the_flow_then_approve_on_the_command_line(
+    catalog_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from catalog_imagegen.refresh import catalog_refresh
+
+    monkeypatch.setenv("CATALOG_IMAGEGEN_APPROVAL", "required")
+    out = tmp_path / "out"
+    state = asyncio.run(
+        catalog_refresh(  # type: ignore[call-overload]
+            catalog=str(catalog_folder / "catalog.csv"),
+            output=str(out),
+            templates=["product_card"],
+            progress=False,
+            return_state=True,
+        )
+    )
+    summary = state.result()
+    assert summary.awaiting_approval
+    assert (out / "manifests" / "runs" / summary.run_id / "review.html").exists()
+    assert not (out / POINTER_KEY).exists()
+    markdown = asyncio.run(latest_artifact("catalog-refresh-review"))
+    assert f"[Review page]({summary.review_page})" in markdown
+    assert summary.review_page.endswith(f"{summary.run_id}/review.html")
+    assert "Awaiting approval" in markdown
+
+    code = main(
+        ["approve", summary.run_id, "--output", str(out), "--reject", "TEE-001/white/summer"]
+    )
+    assert code == 0
+    assert f": {summary.generated - 1} images published" in capsys.readouterr().out
+    latest = json.loads((out / POINTER_KEY).read_text())
+    assert latest["run_id"] == summary.run_id
+    assert latest["entries"] == summary.generated - 1
+
+
+async def latest_artifact(key: str) -> str:
+    """The newest artifact with ``key`` (plain REST: this server rejects the client's nulls)."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        response = await client._client.post(
+            "/artifacts/filter",
+            json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1},
+        )
+    response.raise_for_status()
+    return str(response.json()[0]["data"])

@@ -1,0 +1,117 @@
+"""Fixtures for the operations tests (review page, approval, file drop, served deployments).
+
+Load with ``pytest_plugins = ["tests.plugins.ops"]`` in ``tests/conftest.py`` (or ``-p
+tests.plugins.ops``). Real processes (``prefect server``, chromium) bind loopback only, use free
+ports and temporary homes, and are stopped in teardown.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+# Before Prefect is imported anywhere: its settings are read once (conftest.py does the same).
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="catalog-imagegen-ops-"))
+os.environ.setdefault("PREFECT_HOME", str(_SESSION_HOME / "prefect"))
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "catalog_samples"
+SAMPLE_CATALOG = SAMPLES / "catalog.csv"
+TEMPLATES = REPO / "templates"
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+
+
+@pytest.fixture
+def catalog_folder(tmp_path: Path) -> Path:
+    """A folder holding a copy of the sample catalog and its photos (relative source images)."""
+    folder = tmp_path / "catalogs"
+    folder.mkdir()
+    shutil.copy(SAMPLE_CATALOG, folder / "catalog.csv")
+    shutil.copytree(SAMPLES / "photos", folder / "photos")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium; install with ``apt-get install -y chromium``."""
+    for path in CHROMIUM_PATHS:
+        if Path(path).exists():
+            return path
+    pytest.skip("chromium is not installed (apt-get update && apt-get install -y chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prefect_cli() -> list[str]:
+    return [sys.executable, "-m", "prefect"]
+
+
+def wait_for_health(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prefect server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"prefect server at {url} not healthy after {timeout:.0f}s")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """Stop a process started with ``start_new_session=True`` and all of its children."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[dict[str, str]]:
+    """A real ``prefect server start`` (SQLite) on a free loopback port; its client environment."""
+    home = Path(tempfile.mkdtemp(prefix="prefect-server-"))
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        PREFECT_UI_ENABLED="false",
+    )
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("wb")
+    command = [*prefect_cli(), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_for_health(url, process, timeout=120)
+        yield {"PREFECT_API_URL": url, "PREFECT_HOME": str(home / "client")}
+    finally:
+        stop_process(process)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
