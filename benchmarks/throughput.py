@@ -220,6 +220,7 @@ def main() -> None:
         with FakeImageApiProcess(latency_s=lat, api_key=BENCH_KEY, record_file_bytes=False) as api:
             os.environ["OPENAI_BASE_URL"] = api.base_url
             if "baseline" not in args.skip:
+                (work / "baseline").mkdir()
                 baseline = measured(
                     "baseline (asyncio+httpx+semaphore)",
                     args.images,

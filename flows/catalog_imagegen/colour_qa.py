@@ -44,7 +44,13 @@ def decode(data: bytes, max_side: int = MAX_SIDE) -> Decoded:
     with Image.open(io.BytesIO(data)) as image:
         image.draft("RGB", (max_side, max_side))  # JPEG decodes at reduced size
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        small = image.convert("RGBA" if has_alpha else "RGB")
+        target = "RGBA" if has_alpha else "RGB"
+        # Shrink before converting: a full-size convert costs as much as the PNG decode itself.
+        small = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(target)
+        factor = max(1, max(small.size) // max_side)
+        if factor > 1:
+            small = small.reduce(factor)
+        small = small.convert(target) if small.mode != target else small
         small.thumbnail((max_side, max_side), Image.Resampling.BOX)
         array = np.asarray(small)
     opaque = None
