@@ -200,6 +200,11 @@ def main() -> None:
     parser.add_argument("--big-images", type=int, default=5000)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument(
+        "--colour-qa",
+        action="store_true",
+        help="keep colour QA on (it decodes every image: ~10 ms CPU each, see the README)",
+    )
+    parser.add_argument(
         "--skip",
         action="append",
         default=[],
@@ -209,6 +214,8 @@ def main() -> None:
     if args.quick:
         args.images, args.rpm_images, args.big_images = 400, 120, 300
     work = Path(tempfile.mkdtemp(prefix="catalog-imagegen-bench-"))
+    os.environ["CATALOG_IMAGEGEN_COLOUR_QA"] = "true" if args.colour_qa else "false"
+    print(f"colour QA: {'on' if args.colour_qa else 'off'}")
     os.environ["PREFECT_HOME"] = str(work / "prefect")
     os.environ["OPENAI_API_KEY"] = BENCH_KEY
     results: list[Result] = []

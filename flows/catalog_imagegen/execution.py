@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from catalog_imagegen.base_images import BaseImages, BaseUnavailable
@@ -49,6 +50,7 @@ from catalog_imagegen.providers.base import (
 from catalog_imagegen.sources import SourceImageError, SourceLoader
 from catalog_imagegen.stores.base import ObjectStore, StoreAccessDenied, StoreError
 
+T = TypeVar("T")
 Status = Literal["generated", "skipped", "failed", "not_dispatched"]
 
 
@@ -128,8 +130,17 @@ class ImageMaker:
         self._on_outcome = on_outcome
         self._slots = asyncio.Semaphore(concurrency)
         self._uploads = asyncio.Semaphore(max(4, concurrency))
+        # Its own threads for storing and checking images: asyncio's default pool has about six,
+        # and S3 puts or fsyncs waiting in it would hold back a run of 32 requests in flight.
+        self._workers = ThreadPoolExecutor(max(4, concurrency), thread_name_prefix="store")
         self._finished: dict[str, asyncio.Future[JobOutcome]] = {}
         self._bases = BaseImages(store)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=True)
 
     async def make(self, jobs: Sequence[Job]) -> list[JobOutcome]:
         """Make ``jobs``; a dependent must come in the same call as its base (or after it)."""
@@ -169,7 +180,7 @@ class ImageMaker:
         if review is not None and review.colour_mismatch and self._retries_colour:
             made, review = await self._retry_colour(job, base, made, review)
         async with self._uploads:
-            return await asyncio.to_thread(self._store_result, job, made, review)
+            return await self._in_thread(self._store_result, job, made, review)
 
     async def _generate(
         self, job: Job, build: Callable[[], Awaitable[ImageRequest]]
@@ -198,7 +209,7 @@ class ImageMaker:
         if self.review is None or not result.images:
             return None
         try:
-            return await asyncio.to_thread(review_image, job, result.images[0].data, self.review)
+            return await self._in_thread(review_image, job, result.images[0].data, self.review)
         except (OSError, ValueError):
             return None  # not an image: storing it fails the job with the reason
 

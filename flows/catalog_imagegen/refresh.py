@@ -322,6 +322,7 @@ async def make_all(
     while pending:
         pending = await _collect(pending, outcomes, artifact, len(jobs))
     await loader.aclose()
+    maker.close()
     progress.finish()
     return outcomes, control.stop_reason
 

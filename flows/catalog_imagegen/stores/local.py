@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import posixpath
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -152,10 +153,11 @@ class LocalDirectoryStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if path != self.root and self.root not in path.parents:
+        # Lexical, not resolve(): resolving stats every folder of the path, on every image.
+        normal = posixpath.normpath(key.replace("\\", "/")) if key else "."
+        if normal.startswith(("/", "../")) or normal == "..":
             raise StoreError(f"key {key!r} escapes {self.describe()}")
-        return path
+        return self.root if normal == "." else self.root / normal
 
     def _write(self, key: str, path: Path, data: bytes, meta: Mapping[str, object]) -> None:
         meta_path = self._path(f"{META_DIR}/{key}.json")
