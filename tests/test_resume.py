@@ -1,12 +1,11 @@
 """Crash-safe resume: a run SIGKILLed halfway, then started again, pays for no image twice.
 
-The run is a real ``catalog-imagegen run`` subprocess against a slow provider. Today that provider
-is the offline preview slowed by ``CATALOG_IMAGEGEN_PREVIEW_LATENCY``, and requests are counted
-from what the store and the ledger hold. To run it against the fake OpenAI-compatible server
-instead, make ``slow_provider_env`` start the fake (free loopback port, ~50 ms per image) and
-return ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` for it, and add to the test an assertion on the
-fake's request log: every prompt requested once, except at most ``CONCURRENCY`` that were in flight
-at the kill (paid, never stored, so requested again).
+The run is a real ``catalog-imagegen run`` subprocess against the fake OpenAI-compatible image
+API (real HTTP on loopback, 40 ms per image), and requests are counted from the fake's own log.
+A request in flight at the moment of the kill may have been answered (and billed) without its
+image being stored; no API offers idempotent image generation, so at most ``CONCURRENCY`` such
+prompts can be requested a second time. Every image stored before the kill is never requested
+again.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,19 +27,27 @@ from catalog_imagegen.jobs import IMAGES_PREFIX, key_from_storage_key
 from catalog_imagegen.manifest import load_latest
 from catalog_imagegen.run_history import load_run
 from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
 pytestmark = pytest.mark.slow  # two `catalog-imagegen run` processes, each with a Prefect server
 
 JOBS = 300
 CONCURRENCY = 4
+KEY = "sk-resume-test-key"
 
 
 @pytest.fixture
-def slow_provider_env(tmp_path: Path) -> dict[str, str]:
+def fake_api() -> Iterator[FakeImageApi]:
+    with FakeImageApi(latency_s=0.04, api_key=KEY, record_file_bytes=False) as api:
+        yield api
+
+
+@pytest.fixture
+def slow_provider_env(tmp_path: Path, fake_api: FakeImageApi) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_IMAGEGEN_")}
-    env.pop("OPENAI_API_KEY", None)
-    env["CATALOG_IMAGEGEN_PREVIEW_LATENCY"] = "0.04"
+    env["OPENAI_API_KEY"] = KEY
+    env["OPENAI_BASE_URL"] = fake_api.base_url
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
@@ -69,7 +77,7 @@ def kill_when_half_stored(process: subprocess.Popen[bytes], store: LocalDirector
 
 
 def test_a_killed_run_resumes_without_paying_twice(
-    tmp_path: Path, slow_provider_env: dict[str, str]
+    tmp_path: Path, slow_provider_env: dict[str, str], fake_api: FakeImageApi
 ) -> None:
     templates = write_tiny_templates(tmp_path / "templates")
     slow_provider_env["CATALOG_IMAGEGEN_TEMPLATES_DIR"] = str(templates)
@@ -112,5 +120,21 @@ def test_a_killed_run_resumes_without_paying_twice(
     assert skipped == before_keys  # every image stored before the kill: not requested again
     assert not generated & before_keys
     assert len(generated) + len(skipped) == JOBS  # and the rest made exactly once
-    figures = {"stored_before_kill": len(before), "generated_after": len(generated)}
+
+    # What the API itself saw: every job's prompt, each generated once, but for the few that were
+    # in flight at the kill (answered, never stored).
+    counts = fake_api.prompt_counts()
+    prompts = {entry.prompt for entry in latest.entries.values()}
+    assert set(counts) == prompts
+    twice = [prompt for prompt, n in counts.items() if n > 1]
+    assert len(twice) <= CONCURRENCY
+    assert all(counts[prompt] == 2 for prompt in twice)
+    stored_prompts = {e.prompt for e in latest.entries.values() if e.storage_key in before}
+    assert not set(twice) & stored_prompts
+    figures = {
+        "stored_before_kill": len(before),
+        "generated_after": len(generated),
+        "api_requests_ok": sum(counts.values()),
+        "prompts_requested_twice": len(twice),
+    }
     print(json.dumps(figures | {"partial_files_left": len(partial)}))
