@@ -11,7 +11,10 @@ from catalog_imagegen.cli import main
 from catalog_imagegen.execution import JobOutcome
 from catalog_imagegen.prompt_templates import load_seasons, load_templates
 from catalog_imagegen.steps import RunSummary, finish_run, prepare_run
+from catalog_imagegen.stores.base import ObjectStore
 from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.stores.s3 import S3ObjectStore
+from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.plugins.catalog_runs import write_catalog
 
 pytestmark = pytest.mark.usefixtures("tiny_templates")
@@ -23,7 +26,9 @@ def catalog(tmp_path: Path) -> Path:
     return write_catalog(tmp_path / "catalog.csv", skus, ["Navy", "Red"], ["winter", "summer"])
 
 
-def record_run(catalog: Path, output: Path, tiny_templates: Path, run_id: str) -> None:
+def record_run(
+    catalog: Path, output: Path | ObjectStore, tiny_templates: Path, run_id: str
+) -> None:
     """A finished run whose first job failed and the rest were generated (no provider needed)."""
     prepared = prepare_run(
         str(catalog), load_templates(tiny_templates), load_seasons(tiny_templates), model="m"
@@ -32,7 +37,7 @@ def record_run(catalog: Path, output: Path, tiny_templates: Path, run_id: str) -
     outcomes += [JobOutcome(job, "not_dispatched", "--max-images 0") for job in prepared.jobs[1:]]
     summary = RunSummary(run_id=run_id, catalog=str(catalog), output="", preview=True)
     summary.selection = {"skus": ["JKT-*"]}
-    store = LocalDirectoryStore(output)
+    store = output if not isinstance(output, Path) else LocalDirectoryStore(output)
     finish_run(
         store, summary, outcomes, [], started_at="2026-01-01T00:00:00", provider="p", model="m"
     )
@@ -104,3 +109,26 @@ def test_status_lists_the_last_runs_newest_first(
     text = capsys.readouterr().out
     assert "0 done, 0 skipped, 1 failed, 11 not dispatched" in text
     assert "aaaaaa" not in text
+
+
+@pytest.mark.slow  # a real S3 server
+def test_status_and_backfill_read_the_bucket_named_by_the_run_flags(
+    catalog: Path,
+    tiny_templates: Path,
+    s3_env: SeaweedFS,
+    s3_bucket: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record_run(catalog, S3ObjectStore(s3_bucket, "shop"), tiny_templates, "20260101T000000Z-aaaaaa")
+    assert main(["status", "--bucket", s3_bucket, "--prefix", "shop"]) == 0
+    assert "20260101T000000Z-aaaaaa" in capsys.readouterr().out
+    assert main(["status", "--output", f"s3://{s3_bucket}/shop", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["failed"] == 1
+    assert main(["status", "--bucket", s3_bucket, "--prefix", "elsewhere"]) == 0
+    assert f"no runs yet in s3://{s3_bucket}/elsewhere" in capsys.readouterr().out
+
+    flags = ["--bucket", s3_bucket, "--prefix", "shop", "--dry-run", "--only-failed"]
+    assert main(["backfill", str(catalog), *flags]) == 0
+    assert "1 jobs selected (0 new, 0 done, 0 changed, 1 failed last time)" in (
+        capsys.readouterr().out
+    )

@@ -15,6 +15,7 @@ from catalog_imagegen.selection import (
     Slot,
     read_sku_arguments,
     select_jobs,
+    selection_of,
     slot_of,
     state_of,
 )
@@ -86,6 +87,17 @@ def test_changed_selects_slots_published_under_another_key(jobs: list[Job]) -> N
     del latest[slot_of(jobs[1])]  # never published: new, not changed
     chosen = select_jobs(jobs, Selection(changed=True), latest)
     assert chosen == [jobs[0]]
+
+
+def test_only_flagged_selects_the_flagged_slots_and_says_so(jobs: list[Job]) -> None:
+    flagged: set[Slot] = {slot_of(jobs[5])}
+    selection = selection_of(force=False, only_flagged=[])
+    assert select_jobs(jobs, selection, {}, flagged=flagged) == [jobs[5]]
+    assert select_jobs(jobs, Selection(), {}, flagged=flagged) == jobs  # not asked: no filter
+    assert selection.describe() == {"only_flagged": True}
+    kinds = selection_of(only_flagged=["near_blank"])
+    assert kinds.describe() == {"only_flagged": True, "flag_kinds": ["near_blank"]}
+    assert state_of(jobs[5], {}, stored=True, flagged=flagged) == "flagged"
 
 
 def test_states(jobs: list[Job]) -> None:

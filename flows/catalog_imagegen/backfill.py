@@ -32,8 +32,9 @@ from catalog_imagegen.refresh import (
 )
 from catalog_imagegen.run_history import UnknownRun
 from catalog_imagegen.run_lock import AlreadyRunning, acquire, idempotency_key
-from catalog_imagegen.selection import Selection, selection_of
-from catalog_imagegen.settings import Settings, settings_from_env
+from catalog_imagegen.selection import SELECTION_PARAMETERS, Selection, selection_of
+from catalog_imagegen.settings import Settings
+from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.slice_planning import SlicePlan, forecast, plan_slice, spend_control
 from catalog_imagegen.steps import PreparedRun, RunSummary
 
@@ -58,6 +59,7 @@ async def catalog_backfill(
     only_failed: str | None = None,
     changed: bool = False,
     force: bool = False,
+    only_flagged: list[str] | None = None,
     dry_run: bool = False,
     max_images: int | None = None,
     max_cost: float | None = None,
@@ -65,17 +67,32 @@ async def catalog_backfill(
     model: str | None = None,
     strict: bool = False,
     progress: bool = True,
+    rpm: int | None = None,
+    provider: str | None = None,
+    base_url: str | None = None,
+    bucket: str | None = None,
+    prefix: str | None = None,
+    public_base_url: str | None = None,
 ) -> State[Any]:
-    """Make the images of a slice of the catalog (or, with ``force``, make them again)."""
-    settings = settings_from_env().with_overrides(
+    """Make the images of a slice of the catalog (or, with ``force``, make them again;
+    ``only_flagged``: remake the images colour QA flagged, of these kinds or, if empty, any)."""
+    settings = load_settings_with(
         output=output,
         concurrency=concurrency,
+        rpm=rpm,
         max_images=max_images,
         max_cost=max_cost,
         model=model,
         progress=progress,
+        provider=provider,
+        base_url=base_url,
+        bucket=bucket,
+        prefix=prefix,
+        public_base_url=public_base_url,
     )
-    selection = selection_of(skus, colours, seasons, templates, only_failed, changed, force)
+    selection = selection_of(
+        skus, colours, seasons, templates, only_failed, changed, force, only_flagged
+    )
     started_at, run_id = now_iso(), new_run_id()
     try:
         prepared = read_and_plan(catalog, settings, PlanRequest(strict=strict))
@@ -138,11 +155,9 @@ def idempotency_key_for(parameters: Mapping[str, Any]) -> str:
     """The key of a ``catalog_backfill`` run with these parameters, for triggering it through a
     deployment: ``run_deployment(name, parameters=p, idempotency_key=idempotency_key_for(p))``.
     It is the key the flow locks on, so a direct run and a deployment run exclude each other."""
-    names = ("skus", "colours", "seasons", "templates", "only_failed", "changed", "force")
-    selection = selection_of(**{name: parameters.get(name) for name in names})
-    settings = settings_from_env().with_overrides(
-        **{k: parameters.get(k) for k in ("output", "model", "max_images", "max_cost")}
-    )
+    selection = selection_of(**{name: parameters.get(name) for name in SELECTION_PARAMETERS})
+    names = ("output", "bucket", "prefix", "model", "max_images", "max_cost")
+    settings = load_settings_with(**{k: parameters.get(k) for k in names})
     return idempotency_key(parameters["catalog"], backfill_parameters(selection, settings))
 
 
@@ -152,6 +167,8 @@ def backfill_parameters(selection: Selection, settings: Settings) -> dict[str, A
         "selection": asdict(selection),
         "model": settings.model,
         "output": settings.output,
+        "bucket": settings.bucket,
+        "prefix": settings.prefix,
         "max_images": settings.max_images,
         "max_cost": settings.max_cost,
     }

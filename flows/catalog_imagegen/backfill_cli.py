@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from catalog_imagegen.selection import Selection
 
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
+FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate")  # image_review's flags
+STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")  # cli.add_store_flags
+ENDPOINT_AND_STORE = ("rpm", "provider", "base_url", "bucket", "prefix", "public_base_url")
 
 
 def add_backfill_command(commands: Any, add_run_flags: Any) -> None:
@@ -49,14 +52,22 @@ def add_backfill_command(commands: Any, add_run_flags: Any) -> None:
     backfill.add_argument(
         "--force", action="store_true", help="regenerate even images that are stored"
     )
+    backfill.add_argument(
+        "--only-flagged",
+        nargs="*",
+        choices=FLAG_KINDS,
+        metavar="KIND",
+        help="only the images colour QA flagged (of these kinds: colour_mismatch, near_blank, "
+        "near_duplicate), made again; put it after the catalog",
+    )
     backfill.add_argument("--model", help="image model (default gpt-image-2)")
     add_run_flags(backfill)
     backfill.set_defaults(handler=backfill_command)
 
 
-def add_status_command(commands: Any) -> None:
+def add_status_command(commands: Any, add_store_flags: Any) -> None:
     status = commands.add_parser("status", help="the last runs: what, when, outcomes, cost")
-    status.add_argument("--output", help="output folder (default ./output)")
+    add_store_flags(status)
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
     status.add_argument("--json", action="store_true", help="one JSON object per line")
     status.set_defaults(handler=status_command)
@@ -86,13 +97,14 @@ def backfill_command(args: argparse.Namespace) -> int:
         "only_failed": args.only_failed,
         "changed": args.changed,
         "force": args.force,
+        "only_flagged": args.only_flagged,
         "max_images": args.max_images,
         "max_cost": args.max_cost,
         "concurrency": args.concurrency,
         "model": args.model,
         "strict": args.strict,
         "progress": not args.no_progress,
-    }
+    } | {name: getattr(args, name) for name in ENDPOINT_AND_STORE}
     if args.dry_run:
         return dry_run_command(parameters)
     state: Any = asyncio.run(catalog_backfill(**parameters, return_state=True))  # type: ignore[arg-type]
@@ -123,16 +135,16 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
     from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
     from catalog_imagegen.run_history import UnknownRun
     from catalog_imagegen.selection import Selection
-    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
     from catalog_imagegen.slice_planning import forecast, plan_slice, spend_control
     from catalog_imagegen.steps import prepare_run
+    from catalog_imagegen.stores.base import StoreError
 
-    settings = settings_from_env().with_overrides(
-        **{k: parameters.get(k) for k in ("output", "max_images", "max_cost", "model")}
-    )
     is_backfill = "skus" in parameters
     selection = selection_from(parameters) if is_backfill else Selection()
     try:
+        names = ("output", "max_images", "max_cost", "model", *ENDPOINT_AND_STORE)
+        settings = load_settings_with(**{k: parameters.get(k) for k in names})
         prepared = prepare_run(
             parameters["catalog"],
             load_templates(settings.templates_dir),
@@ -144,7 +156,7 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
         )
         store = build_store(settings)
         plan = plan_slice(prepared.jobs, selection, store, "dry-run", recover=False)
-    except (CatalogError, TemplateError, UnknownRun) as error:
+    except (CatalogError, TemplateError, UnknownRun, SettingsFileError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     prices = load_price_table(settings.prices_file)
@@ -155,19 +167,23 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
 
 
 def selection_from(parameters: dict[str, Any]) -> Selection:
-    from catalog_imagegen.selection import selection_of
+    from catalog_imagegen.selection import SELECTION_PARAMETERS, selection_of
 
-    names = ("skus", "colours", "seasons", "templates", "only_failed", "changed", "force")
-    return selection_of(**{name: parameters.get(name) for name in names})
+    return selection_of(**{name: parameters.get(name) for name in SELECTION_PARAMETERS})
 
 
 def status_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.definitions import build_store
     from catalog_imagegen.run_history import recent_runs, status_line
-    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
+    from catalog_imagegen.stores.base import StoreError
 
-    store = build_store(settings_from_env().with_overrides(output=args.output))
-    rows = [status_line(run) for run in recent_runs(store, args.limit)]
+    try:
+        store = build_store(load_settings_with(**{k: getattr(args, k) for k in STORE_FLAGS}))
+        rows = [status_line(run) for run in recent_runs(store, args.limit)]
+    except (SettingsFileError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not rows:
         print(f"no runs yet in {store.describe()}")
     for row in rows:

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     from catalog_imagegen.backfill_cli import add_backfill_command, add_status_command
 
     add_backfill_command(commands, add_run_flags)
-    add_status_command(commands)
+    add_status_command(commands, add_store_flags)
 
     prompts = commands.add_parser("prompts", help="print the rendered prompts and their settings")
     add_selection_flags(prompts)
@@ -87,11 +87,16 @@ def add_selection_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="image model (default gpt-image-2)")
 
 
-def add_run_flags(parser: argparse.ArgumentParser) -> None:
+def add_store_flags(parser: argparse.ArgumentParser) -> None:
+    """Where images and manifests are stored: a folder, or an S3 bucket and prefix."""
     parser.add_argument("--output", help="output folder or s3://bucket/prefix (default ./output)")
     parser.add_argument("--bucket", help="S3 bucket (endpoint and credentials: boto3's own)")
     parser.add_argument("--prefix", help="key prefix inside the bucket")
     parser.add_argument("--public-base-url", help="CDN or public URL in front of the bucket")
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    add_store_flags(parser)
     parser.add_argument("--concurrency", type=int, help="image requests in flight (default 8)")
     parser.add_argument("--rpm", type=int, help="images per minute the provider allows")
     parser.add_argument(
@@ -122,6 +127,7 @@ def run_command(args: argparse.Namespace) -> int:
         return dry_run_command(
             {k: getattr(args, k) for k in ("catalog", "output", "seasons", "templates")}
             | {k: getattr(args, k) for k in ("max_images", "max_cost", "model")}
+            | {k: getattr(args, k) for k in ("bucket", "prefix", "public_base_url")}
         )
     from catalog_imagegen.refresh import catalog_refresh
 

@@ -85,8 +85,7 @@ def build_review(
 def build_inbox(location: str) -> InboxStore:
     """The inbox catalog files are dropped into: a local folder, or an ``s3://bucket/prefix``."""
     if location.startswith("s3://"):
-        # The S3 store (stores/s3.py) is wired here once it exists; it needs ``delete(key)``.
-        raise ValueError(f"{location}: s3:// inboxes need the S3 store, not available yet")
+        return S3ObjectStore.from_uri(location)
     return LocalDirectoryStore(location)
 
 

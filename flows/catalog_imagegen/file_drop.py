@@ -47,6 +47,7 @@ class RunResult:
 
 
 RunCatalog = Callable[[str], Awaitable[RunResult]]
+HANDLED_FOLDERS = (PROCESSED, FAILED)
 Status = Literal["processed", "failed", "duplicate", "busy", "changed"]
 
 
@@ -106,14 +107,34 @@ async def handle_file(
 
 @contextmanager
 def local_copy(inbox: InboxStore, key: str, data: bytes) -> Iterator[Path]:
-    """A path to run: the file itself in a local inbox (so relative photo paths work)."""
+    """A path to run: the file itself in a local inbox (so relative photo paths work).
+
+    From a bucket, the file is downloaded to a temporary folder together with the inbox's
+    sub-folders (``photos/``...), so photo paths relative to the catalog work there too.
+    """
     if isinstance(inbox, LocalDirectoryStore):
         yield inbox.path_for(key)
         return
     with tempfile.TemporaryDirectory(prefix="catalog-drop-") as folder:
         path = Path(folder) / Path(key).name
         path.write_bytes(data)
+        download_sub_folders(inbox, Path(folder))
         yield path
+
+
+def download_sub_folders(inbox: InboxStore, folder: Path) -> None:
+    """Copy objects in the inbox's sub-folders, except the handled files, into ``folder``."""
+    for key in inbox.list_keys(""):
+        top = key.split("/", 1)[0]
+        target = (folder / key).resolve()
+        if "/" not in key or top in HANDLED_FOLDERS or top.startswith("."):
+            continue
+        if not target.is_relative_to(folder.resolve()):
+            continue  # an object key with ``..`` in it: never written outside the folder
+        stored = inbox.get(key)
+        if stored is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(stored.data)
 
 
 def run_report(name: str, digest: str, result: RunResult) -> str:

@@ -1,9 +1,10 @@
 """Which slice of a catalog's jobs a backfill redoes, and what state each job is in. Pure.
 
 A slice narrows the planned jobs by SKU (exact names or globs like ``JKT-*``), colour, season and
-template, then optionally to the failures of a run (``only_failed``) or to the jobs whose inputs
+template, then optionally to the failures of a run (``only_failed``), to the jobs whose inputs
 changed since the latest manifest (``changed``: the slot is published under another job key,
-because the template, its settings or the model changed).
+because the template, its settings or the model changed), or to the slots whose published image
+carries a colour QA flag (``only_flagged``, of ``flag_kinds`` when given), which are redone.
 """
 
 from __future__ import annotations
@@ -18,8 +19,12 @@ from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import ManifestEntry
 
 Slot = tuple[str, str, str, str]  # sku, colour key, season, template
-JobState = Literal["new", "done", "changed", "failed_last_time"]
+JobState = Literal["new", "done", "flagged", "changed", "failed_last_time"]
 LAST_RUN = "last"
+# The flow's and the command's parameter names that make a Selection (``selection_of``).
+SELECTION_PARAMETERS = (
+    "skus", "colours", "seasons", "templates", "only_failed", "changed", "force", "only_flagged"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,8 @@ class Selection:
     only_failed: str | None = None  # a run id, or LAST_RUN
     changed: bool = False
     force: bool = False
+    only_flagged: bool = False  # redo the flagged images (they are stored, so like ``force``)
+    flag_kinds: tuple[str, ...] = ()  # only these flags (colour_mismatch...); empty: any flag
 
     def describe(self) -> dict[str, Any]:
         """The non-default parts, for ledgers, status lines and idempotency keys."""
@@ -45,8 +52,11 @@ def selection_of(
     only_failed: str | None = None,
     changed: bool | None = False,
     force: bool | None = False,
+    only_flagged: Iterable[str] | None = None,
 ) -> Selection:
-    """A selection from flow or command parameters, where ``None`` means not given."""
+    """A selection from flow or command parameters, where ``None`` means not given.
+
+    ``only_flagged``: flag kinds to redo; an empty list means every flagged image."""
     return Selection(
         tuple(skus or ()),
         tuple(colours or ()),
@@ -55,6 +65,8 @@ def selection_of(
         only_failed or None,
         bool(changed),
         bool(force),
+        only_flagged is not None,
+        tuple(only_flagged or ()),
     )
 
 
@@ -67,8 +79,11 @@ def select_jobs(
     selection: Selection,
     latest: Mapping[Slot, ManifestEntry],
     failed_last_run: Collection[Slot] = (),
+    flagged: Collection[Slot] = (),
 ) -> list[Job]:
-    """The jobs of the slice, in plan order (so a base image still comes before its edits)."""
+    """The jobs of the slice, in plan order (so a base image still comes before its edits).
+
+    ``flagged``: the slots whose published image carries a flag of the selection's kinds."""
     colours = {colour_key(name) for name in selection.colours}
     chosen = []
     for job in jobs:
@@ -84,6 +99,8 @@ def select_jobs(
             continue
         if selection.changed and state_of(job, latest, stored=False) != "changed":
             continue
+        if selection.only_flagged and slot_of(job) not in flagged:
+            continue
         chosen.append(job)
     return chosen
 
@@ -98,11 +115,13 @@ def state_of(
     *,
     stored: bool,
     failed_last_run: Collection[Slot] = (),
+    flagged: Collection[Slot] = (),
 ) -> JobState:
-    """``done`` (its image is stored), ``failed_last_time``, ``changed`` (the slot holds an image
-    made from other inputs) or ``new``."""
+    """``done`` (its image is stored), ``flagged`` (stored, and its published image carries a
+    flag), ``failed_last_time``, ``changed`` (the slot holds an image made from other inputs) or
+    ``new``."""
     if stored:
-        return "done"
+        return "flagged" if slot_of(job) in flagged else "done"
     if slot_of(job) in failed_last_run:
         return "failed_last_time"
     published = latest.get(slot_of(job))

@@ -121,3 +121,12 @@ def _checked(source: str, name: str, value: Any) -> Any:
     if not isinstance(value, wanted) or isinstance(value, bool):
         raise SettingsFileError(f"{source}: {name} must be a {wanted.__name__}, got {value!r}")
     return value
+
+
+def load_settings_with(
+    *, provider: str | None = None, base_url: str | None = None, **overrides: Any
+) -> Settings:
+    """Environment, settings file, then flags (``None``: not given), then ``--provider`` /
+    ``--base-url``: the order every run, backfill and command loads its settings in."""
+    settings = load_settings().with_overrides(**overrides)
+    return with_endpoint(settings, provider=provider, base_url=base_url)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from catalog_imagegen.execution import JobOutcome, RunControl
+from catalog_imagegen.image_review import flagged_slots
 from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import load_latest
 from catalog_imagegen.pricing import PriceTable
@@ -45,14 +46,17 @@ def plan_slice(
     failed = failed_slots(
         store, selection.only_failed or LAST_RUN, required=bool(selection.only_failed)
     )
-    chosen = select_jobs(jobs, selection, latest.entries, failed)
+    flagged = flagged_slots(latest, selection.flag_kinds)
+    chosen = select_jobs(jobs, selection, latest.entries, failed, flagged)
     split = split_done(chosen, store, latest)
     stored = {job.key for job in split.done}
     states = Counter(
-        state_of(job, latest.entries, stored=job.key in stored, failed_last_run=failed)
+        state_of(
+            job, latest.entries, stored=job.key in stored, failed_last_run=failed, flagged=flagged
+        )
         for job in chosen
     )
-    if selection.force:
+    if selection.force or selection.only_flagged:  # a flagged image is stored: redo it
         redo = secrets.token_hex(4)  # a new storage key: the stored image stays cacheable
         done = {job.key for job in split.done}
         todo = [replace(job, redo=redo) if job.key in done else job for job in chosen]
@@ -124,6 +128,8 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
         unpriced += estimate is None
         cost += estimate or 0.0
     states = {s: plan.states[s] for s in ("new", "done", "changed", "failed_last_time")}
+    if plan.states["flagged"]:
+        states["flagged"] = plan.states["flagged"]
     return Forecast(
         states=states,
         generate=int(generate),

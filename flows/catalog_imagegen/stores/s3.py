@@ -195,6 +195,13 @@ class S3ObjectStore:
             metadata=dict(response.get("Metadata", {})),
         )
 
+    def delete(self, key: str) -> None:
+        """Remove an object; a missing key is not an error (S3 answers 204 either way)."""
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+        except S3_ERRORS as error:
+            raise self._error(error, "delete", key) from None
+
     def list_keys(self, prefix: str = "", *, page_size: int = LIST_PAGE_SIZE) -> Iterator[str]:
         """Keys starting with ``prefix``, relative to the store's prefix, one listing per page."""
         skip = len(self.prefix) + 1 if self.prefix else 0
