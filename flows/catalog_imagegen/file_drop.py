@@ -199,9 +199,9 @@ def watch_inbox(
     """``catalog-imagegen watch``: poll an inbox on this machine, without a Prefect server."""
     from catalog_imagegen.definitions import build_inbox, build_store
     from catalog_imagegen.refresh import catalog_refresh
-    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.settings_file import load_settings_with
 
-    settings = settings_from_env().with_overrides(inbox=location, output=output)
+    settings = load_settings_with(inbox=location, output=output)
     if not settings.inbox:
         print("error: give an inbox folder (or set CATALOG_IMAGEGEN_INBOX)")
         return 2

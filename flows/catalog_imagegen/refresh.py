@@ -40,7 +40,7 @@ from catalog_imagegen.jobs import Job
 from catalog_imagegen.manifest import load_latest
 from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
 from catalog_imagegen.settings import Settings
-from catalog_imagegen.settings_file import load_settings, with_endpoint
+from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.slice_planning import spend_control
 from catalog_imagegen.sources import SourceLoader
 from catalog_imagegen.steps import (
@@ -194,7 +194,9 @@ async def catalog_refresh(
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
-    settings = load_settings().with_overrides(
+    settings = load_settings_with(
+        provider=provider,
+        base_url=base_url,
         output=output,
         concurrency=concurrency,
         rpm=rpm,
@@ -207,7 +209,6 @@ async def catalog_refresh(
         public_base_url=public_base_url,
         approval_required=approval,
     )
-    settings = with_endpoint(settings, provider=provider, base_url=base_url)
     started_at = now_iso()
     run_id = new_run_id()
     try:

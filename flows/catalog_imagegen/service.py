@@ -24,7 +24,8 @@ from catalog_imagegen.definitions import build_inbox, build_store
 from catalog_imagegen.file_drop import RunResult, poll_inbox, run_result
 from catalog_imagegen.refresh import catalog_refresh
 from catalog_imagegen.season_calendar import load_calendar, seasons_to_refresh
-from catalog_imagegen.settings import Settings, settings_from_env
+from catalog_imagegen.settings import Settings
+from catalog_imagegen.settings_file import load_settings_with
 
 FILE_DROP_POLL_SECONDS = 60
 SETTLE_SECONDS = 10.0
@@ -39,9 +40,7 @@ async def seasonal_refresh(
 ) -> Any:
     """Refresh the catalog for the season in effect now and the one ``lead_days`` ahead."""
     logger = get_run_logger()
-    settings = settings_from_env().with_overrides(
-        catalog=catalog, season_lead_days=lead_days, output=output
-    )
+    settings = load_settings_with(catalog=catalog, season_lead_days=lead_days, output=output)
     if not settings.catalog:
         return Failed(message="no catalog: set CATALOG_IMAGEGEN_CATALOG or pass `catalog`")
     today = date.fromisoformat(on) if on else datetime.now(UTC).date()
@@ -69,7 +68,7 @@ async def catalog_file_drop(
 ) -> Any:
     """Run every catalog file dropped into the inbox since the last look, one run per file."""
     logger = get_run_logger()
-    settings = settings_from_env().with_overrides(inbox=inbox, output=output)
+    settings = load_settings_with(inbox=inbox, output=output)
     if not settings.inbox:
         return Failed(message="no inbox: set CATALOG_IMAGEGEN_INBOX or pass `inbox`")
     inbox_store, store = build_inbox(settings.inbox), build_store(settings)

@@ -39,9 +39,9 @@ def add_service_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 def approve_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.approval import ApprovalError, RejectSelector, approve_run
     from catalog_imagegen.definitions import build_store
-    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.settings_file import load_settings_with
 
-    store = build_store(settings_from_env().with_overrides(output=args.output))
+    store = build_store(load_settings_with(output=args.output))
     try:
         rejects = [RejectSelector.parse(text) for text in args.reject]
         approval = approve_run(store, args.run_id, rejects, reason=args.reason)
@@ -64,8 +64,8 @@ def watch_command(args: argparse.Namespace) -> int:
 
 def serve_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.service import serve_deployments
-    from catalog_imagegen.settings import settings_from_env
+    from catalog_imagegen.settings_file import load_settings_with
 
-    settings = settings_from_env().with_overrides(inbox=args.inbox, catalog=args.catalog)
+    settings = load_settings_with(inbox=args.inbox, catalog=args.catalog)
     serve_deployments(settings)
     return 0
