@@ -26,7 +26,8 @@ from prefect.client.schemas.filters import (
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
 )
-from prefect.client.schemas.objects import FlowRun, State
+from prefect.client.schemas.objects import Artifact, FlowRun, State
+from prefect.client.schemas.sorting import ArtifactSort
 from prefect.deployments.flow_runs import arun_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Completed, Failed
@@ -128,13 +129,20 @@ async def run_shard(deployment: str, parameters: dict[str, Any], name: str) -> F
 
 async def shard_summary(flow_run_id: UUID) -> dict[str, Any] | None:
     """The summary row a shard's flow run left on the server, or None if it left none."""
+    # Posted directly: Prefect 3.8's ``read_artifacts`` sends ``null`` for the filters it is not
+    # given, which its server answers 422, and an empty task-run filter drops artifacts made by
+    # the flow itself rather than by a task.
+    query = {
+        "artifacts": ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+            key=ArtifactFilterKey(any_=[SUMMARY_ARTIFACT]),
+        ).model_dump(mode="json", exclude_unset=True),
+        "limit": 10,
+        "sort": ArtifactSort.CREATED_DESC.value,
+    }
     async with get_client() as client:
-        artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(
-                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
-                key=ArtifactFilterKey(any_=[SUMMARY_ARTIFACT]),
-            )
-        )
+        response = await client.request("POST", "/artifacts/filter", json=query)
+    artifacts = Artifact.model_validate_list(response.json())
     for artifact in artifacts:
         rows: Any = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
         if isinstance(rows, list) and rows:
