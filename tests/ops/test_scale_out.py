@@ -49,22 +49,23 @@ def workers(
         capture_output=True,
         timeout=60,
     )
-    logs, processes = [], []
+    logs = [tmp_path / f"worker-{number}.log" for number in (1, 2)]
+    processes = []
     try:
-        for number in (1, 2):
-            log = tmp_path / f"worker-{number}.log"
-            logs.append(log)
-            processes.append(
-                subprocess.Popen(
-                    [*prefect_cli(), "worker", "start", "--pool", POOL, "--type", "process"]
-                    + ["--limit", "1", "--name", f"worker-{number}"],
-                    env=env | {"PREFECT_HOME": str(tmp_path / f"prefect-worker-{number}")},
-                    cwd=tmp_path,
-                    stdout=log.open("wb"),
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
+        for number, log in enumerate(logs, start=1):
+            command = [*prefect_cli(), "worker", "start", "--pool", POOL, "--type", "process"]
+            command += ["--limit", "1", "--name", f"worker-{number}"]
+            with log.open("wb") as handle:  # the child keeps its own copy of the descriptor
+                processes.append(
+                    subprocess.Popen(
+                        command,
+                        env=env | {"PREFECT_HOME": str(tmp_path / f"prefect-worker-{number}")},
+                        cwd=tmp_path,
+                        stdout=handle,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
                 )
-            )
         yield env, logs
     finally:
         for process in processes:
@@ -112,8 +113,8 @@ def test_two_workers_run_the_shards_within_the_accounts_limits_into_one_manifest
         text=True,
         timeout=180,
     )
-    assert done.returncode == 0, done.stdout + done.stderr + "".join(
-        log.read_text() for log in logs
+    assert done.returncode == 0, (
+        done.stdout + done.stderr + "".join(log.read_text() for log in logs)
     )
     assert "2 shards: 48 images planned, 48 generated, 0 skipped" in done.stdout
 
