@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -80,3 +83,18 @@ def test_sharded_run_without_a_prefect_server_says_what_to_set(
 ) -> None:
     assert main(["run", "catalog.csv", "--shards", "2"]) == 2
     assert "PREFECT_API_URL" in capsys.readouterr().err
+
+
+def test_shards_get_absolute_shared_locations_and_never_the_api_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from catalog_imagegen.cli import build_parser
+    from catalog_imagegen.scale_out_commands import shared_parameters
+    from catalog_imagegen.settings import settings_from_env
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-in-parameters-123")
+    args = build_parser().parse_args(["run", "cat.csv", "--shards", "2", "--output", "out"])
+    parameters = shared_parameters(args, settings_from_env().with_overrides(output="out"))
+    assert parameters["catalog"] == str(tmp_path / "cat.csv")  # tests run in tmp_path
+    assert parameters["output"] == str(tmp_path / "out")
+    assert "sk-never" not in json.dumps(parameters)

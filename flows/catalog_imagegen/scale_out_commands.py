@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog_imagegen.settings import Settings
 
 NO_SERVER = (
     "--shards needs a Prefect server: set PREFECT_API_URL (e.g. http://prefect-host:4200/api)"
@@ -54,7 +57,13 @@ def sharded_run_command(args: argparse.Namespace) -> int:
         print(f"error: {NO_SERVER}", file=sys.stderr)
         return 2
     settings = load_settings().with_overrides(
-        output=args.output, concurrency=args.concurrency, rpm=args.rpm
+        output=args.output,
+        concurrency=args.concurrency,
+        rpm=args.rpm,
+        model=args.model,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        public_base_url=args.public_base_url,
     )
     try:
         split_budget(settings.concurrency, settings.rpm, args.shards)
@@ -66,7 +75,7 @@ def sharded_run_command(args: argparse.Namespace) -> int:
     try:
         state: Any = asyncio.run(
             catalog_sharded_run(  # type: ignore[arg-type]
-                parameters=shared_parameters(args, settings.output),
+                parameters=shared_parameters(args, settings),
                 shards=args.shards,
                 concurrency=settings.concurrency,
                 rpm=settings.rpm,
@@ -83,25 +92,26 @@ def sharded_run_command(args: argparse.Namespace) -> int:
     return report(state)
 
 
-def shared_parameters(args: argparse.Namespace, output: str) -> dict[str, Any]:
-    """The run's flags as every shard's parameters. Workers run in a temporary directory, so local
-    paths become absolute; they must name a folder every worker reaches (or use s3://)."""
+def shared_parameters(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The run's flags as every shard's parameters. Where images go and which model makes them are
+    settled here, so every shard agrees whatever its worker's environment says. Workers run in a
+    temporary directory, so local paths become absolute: a folder every worker reaches, or S3."""
     return {
         "catalog": reachable(args.catalog),
-        "output": output if args.bucket else reachable(output),
+        "output": None if settings.bucket else reachable(settings.output),
         "seasons": args.seasons,
         "templates": args.templates,
         "max_images": args.max_images,
         "max_cost": args.max_cost,
-        "model": args.model,
+        "model": settings.model,
         "strict": args.strict,
         "catalog_format": args.format,
         "sheet": args.sheet,
         "provider": args.provider,
         "base_url": args.base_url,
-        "bucket": args.bucket,
-        "prefix": args.prefix,
-        "public_base_url": args.public_base_url,
+        "bucket": settings.bucket,
+        "prefix": settings.prefix or None,
+        "public_base_url": settings.public_base_url,
         "approval": args.require_approval,
     }
 
