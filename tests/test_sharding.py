@@ -81,8 +81,18 @@ def test_combined_summary_adds_counts_and_names_shards_that_did_not_finish() -> 
 def test_sharded_run_without_a_prefect_server_says_what_to_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["run", "catalog.csv", "--shards", "2"]) == 2
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):  # whatever ran before
+        assert main(["run", "catalog.csv", "--shards", "2"]) == 2
     assert "PREFECT_API_URL" in capsys.readouterr().err
+
+
+def test_sharded_run_before_the_deployment_exists_says_to_deploy(
+    prefect_harness: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "catalog.csv", "--shards", "2"]) == 2
+    assert "catalog-imagegen deploy --pool NAME" in capsys.readouterr().err
 
 
 def test_shards_get_absolute_shared_locations_and_never_the_api_key(

@@ -70,6 +70,15 @@ async def deploy_shard_flow(pool: str) -> UUID:
     return await deployment.aapply()
 
 
+async def shard_deployment_exists(name: str = SHARD_DEPLOYMENT_NAME) -> bool:
+    async with get_client() as client:
+        try:
+            await client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return False
+    return True
+
+
 @flow(name="catalog_sharded_run", validate_parameters=False)
 async def catalog_sharded_run(
     parameters: dict[str, Any],

@@ -47,9 +47,11 @@ def deploy_command(args: argparse.Namespace) -> int:
 
 
 def sharded_run_command(args: argparse.Namespace) -> int:
-    from prefect.exceptions import ObjectNotFound
-
-    from catalog_imagegen.scale_out import catalog_sharded_run, deploy_shard_flow
+    from catalog_imagegen.scale_out import (
+        catalog_sharded_run,
+        deploy_shard_flow,
+        shard_deployment_exists,
+    )
     from catalog_imagegen.settings_file import load_settings
     from catalog_imagegen.sharding import SHARD_DEPLOYMENT_NAME, ShardingError, split_budget
 
@@ -72,23 +74,22 @@ def sharded_run_command(args: argparse.Namespace) -> int:
         return 2
     if args.pool:
         asyncio.run(deploy_shard_flow(args.pool))
-    try:
-        state: Any = asyncio.run(
-            catalog_sharded_run(  # type: ignore[arg-type]
-                parameters=shared_parameters(args, settings),
-                shards=args.shards,
-                concurrency=settings.concurrency,
-                rpm=settings.rpm,
-                return_state=True,
-            )
-        )
-    except ObjectNotFound:
+    elif not asyncio.run(shard_deployment_exists()):
         print(
             f"error: no deployment {SHARD_DEPLOYMENT_NAME}: "
             "run `catalog-imagegen deploy --pool NAME` first (or pass --pool)",
             file=sys.stderr,
         )
         return 2
+    state: Any = asyncio.run(
+        catalog_sharded_run(  # type: ignore[arg-type]
+            parameters=shared_parameters(args, settings),
+            shards=args.shards,
+            concurrency=settings.concurrency,
+            rpm=settings.rpm,
+            return_state=True,
+        )
+    )
     return report(state)
 
 
