@@ -15,6 +15,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_imagegen.scale_out_commands import (
+    add_deploy_command,
+    add_shard_flags,
+    sharded_run_command,
+)
 from catalog_imagegen.service_commands import add_service_commands
 
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED = 0, 1, 2, 3
@@ -42,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="make every image a catalog needs, and publish them")
     add_selection_flags(run)
     add_run_flags(run)
+    add_shard_flags(run)
     run.set_defaults(handler=run_command)
 
     from catalog_imagegen.backfill_cli import add_backfill_command, add_status_command
@@ -55,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     prompts.add_argument("--json", action="store_true", help="one JSON object per line")
     prompts.set_defaults(handler=prompts_command)
     add_service_commands(commands)
+    add_deploy_command(commands)
     return parser
 
 
@@ -129,6 +136,8 @@ def run_command(args: argparse.Namespace) -> int:
             | {k: getattr(args, k) for k in ("max_images", "max_cost", "model")}
             | {k: getattr(args, k) for k in ("bucket", "prefix", "public_base_url")}
         )
+    if args.shards:
+        return sharded_run_command(args)
     from catalog_imagegen.refresh import catalog_refresh
 
     state: Any = asyncio.run(
