@@ -129,7 +129,9 @@ class ImageMaker:
         self.review = review  # None: no colour QA
         self._on_outcome = on_outcome
         self._slots = asyncio.Semaphore(concurrency)
-        self._uploads = asyncio.Semaphore(max(4, concurrency))
+        # Images made but not yet stored. A request slot is given back only once its image has a
+        # place here, so a slow store slows the requests instead of piling images up in memory.
+        self._unstored = asyncio.Semaphore(max(4, concurrency))
         # Its own threads for storing and checking images: asyncio's default pool has about six,
         # and S3 puts or fsyncs waiting in it would hold back a run of 32 requests in flight.
         self._workers = ThreadPoolExecutor(max(4, concurrency), thread_name_prefix="store")
@@ -173,24 +175,31 @@ class ImageMaker:
             if isinstance(waited, BaseUnavailable):
                 return JobOutcome(job, waited.status, waited.reason)
             job, base = waited
-        made = await self._generate(job, lambda: self.request_for(job, base))
+        made = await self._generate(job, lambda: self.request_for(job, base), hold_place=True)
         if isinstance(made, JobOutcome):
             return made
-        review = await self._review(job, made)
-        if review is not None and review.colour_mismatch and self._retries_colour:
-            made, review = await self._retry_colour(job, base, made, review)
-        async with self._uploads:
+        try:
+            review = await self._review(job, made)
+            if review is not None and review.colour_mismatch and self._retries_colour:
+                made, review = await self._retry_colour(job, base, made, review)
             return await self._in_thread(self._store_result, job, made, review)
+        finally:
+            self._unstored.release()
 
     async def _generate(
-        self, job: Job, build: Callable[[], Awaitable[ImageRequest]]
+        self, job: Job, build: Callable[[], Awaitable[ImageRequest]], *, hold_place: bool = False
     ) -> ProviderResult | JobOutcome:
+        """The provider's answer; with ``hold_place``, also a place among the unstored images,
+        taken before the request slot is given back (the caller releases it)."""
         async with self._slots:
             refusal = self.control.claim(job)
             if refusal:
                 return JobOutcome(job, "not_dispatched", refusal)
             try:
-                return await self.provider.create_images(await build())
+                result = await self.provider.create_images(await build())
+                if hold_place:
+                    await self._unstored.acquire()
+                return result
             except SourceImageError as error:
                 return JobOutcome(job, "failed", str(error))
             except RunHalted as error:
