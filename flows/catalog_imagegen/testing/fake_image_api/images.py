@@ -45,11 +45,12 @@ class InvalidSourceImage(ValueError):
     """An uploaded image or mask that Pillow cannot read."""
 
 
-def prompt_rgb(prompt: str) -> RGB:
-    """The prompt's colour: a ``#hex`` in it, else the palette colour it names first, else a hash.
+def prompt_rgb(prompt: str, *, last: bool = False) -> RGB:
+    """The prompt's colour: a ``#hex`` in it, else the palette colour it names first (``last``:
+    the one it names last), else a hash.
 
-    First by position, not ``colour_names_in``'s longest-first order: in "a navy shirt on a white
-    background" the product is navy.
+    First by position for a generation: in "a navy shirt on a white background" the product is
+    navy. Last for an edit: "change the colour from navy to black" asks for black.
     """
     hex_match = _HEX_IN_TEXT.search(prompt)
     if hex_match is not None:
@@ -57,7 +58,12 @@ def prompt_rgb(prompt: str) -> RGB:
     names = colour_names_in(prompt)
     if names:
         text = " " + re.sub(r"[^a-z0-9]+", " ", prompt.lower()) + " "
-        first = min(names, key=lambda name: text.find(" " + name.replace("-", " ") + " "))
+
+        def position(name: str) -> int:
+            spaced = " " + name.replace("-", " ") + " "
+            return text.rfind(spaced) if last else text.find(spaced)
+
+        first = (max if last else min)(names, key=position)
         rgb = palette_rgb(first)
         if rgb is not None:
             return rgb
@@ -115,7 +121,7 @@ async def render_for(call: ImageCall, config: FakeImageApiConfig) -> RenderedIma
     size, output_format, transparent = call.size, call.output_format, call.transparent
     if config.same_image_for_all:
         return render_generated(_SAME_IMAGE_RGB, size, output_format, False, config.image_bytes)
-    rgb = prompt_rgb(call.prompt)
+    rgb = prompt_rgb(call.prompt, last=call.endpoint != "generations")
     if config.wrong_colour_pattern and re.search(config.wrong_colour_pattern, call.prompt):
         rgb = config.wrong_colour_rgb or rgb
     if call.endpoint == "generations":
