@@ -111,20 +111,9 @@ def backfill_command(args: argparse.Namespace) -> int:
     if state.name == ALREADY_RUNNING:
         print(state.message)
         return EXIT_ALREADY_RUNNING
+    from catalog_imagegen.cli import report_state  # cli imports this module
+
     return report_state(state)
-
-
-def report_state(state: Any) -> int:
-    from catalog_imagegen.cli import print_summary
-
-    summary = state.result(raise_on_failure=False)
-    if summary is None or isinstance(summary, BaseException):
-        print(f"error: {state.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print_summary(summary)
-    if summary.stop_reason:
-        return EXIT_STOPPED
-    return EXIT_OK if summary.ok else EXIT_FAILURES
 
 
 def dry_run_command(parameters: dict[str, Any]) -> int:

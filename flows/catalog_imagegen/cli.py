@@ -164,6 +164,11 @@ def run_command(args: argparse.Namespace) -> int:
             return_state=True,
         )
     )
+    return report_state(state)
+
+
+def report_state(state: Any) -> int:
+    """Print a finished run's summary (or its one-line error) and choose the exit code."""
     summary = state.result(raise_on_failure=False)
     if summary is None or isinstance(summary, BaseException):
         print(f"error: {state.message}", file=sys.stderr)

@@ -136,29 +136,18 @@ def recover_entry(job: Job, store: ObjectStore, run_id: str) -> ManifestEntry:
     info = store.head(job.storage_key)
     meta = {k: unquote(v) for k, v in (info.metadata if info else {}).items()}
     if info is not None and {"sha256", "width", "height"} <= meta.keys():
-        return ManifestEntry(
-            sku=job.sku,
-            colour=job.colour.name,
-            colour_key=job.colour.key,
-            season=job.season,
-            template=job.template,
-            template_version=job.template_version,
-            key=job.key,
+        created = info.last_modified.isoformat(timespec="seconds") if info.last_modified else None
+        return entry_for(
+            job,
             storage_key=job.storage_key,
             url=store.url_for(job.storage_key),
             sha256=meta["sha256"],
-            bytes=info.size,
+            size=info.size,
             width=int(meta["width"]),
             height=int(meta["height"]),
-            format=job.settings.output_format,
-            model=meta.get("model", job.model),
-            prompt=job.prompt,
-            created_at=info.last_modified.isoformat(timespec="seconds")
-            if info.last_modified
-            else now_iso(),
+            created_at=created or now_iso(),
             run_id=run_id,
-            variant_skus=job.colour.variant_skus,
-            base=job.base_storage_key,
+            model=meta.get("model", job.model),
         )
     stored = store.get(job.storage_key)
     data = stored.data if stored else b""
@@ -170,7 +159,8 @@ def recover_entry(job: Job, store: ObjectStore, run_id: str) -> ManifestEntry:
         job,
         storage_key=job.storage_key,
         url=store.url_for(job.storage_key),
-        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
         width=width,
         height=height,
         created_at=now_iso(),
