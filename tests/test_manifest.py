@@ -71,3 +71,14 @@ def test_published_documents_match_the_shipped_schemas(tmp_path: Path) -> None:
     broken = json.loads(json.dumps(manifest))
     del broken["images"]["A"]["navy"]["winter"]["product_card"]["sha256"]
     assert not jsonschema.Draft202012Validator(schema).is_valid(broken)
+
+
+def test_publishing_nothing_new_leaves_the_pointer_alone(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    first = publish(store, "r1", [entry("A"), entry("B")], generated_at="t1")
+    again = publish(store, "r2", [entry("A")], generated_at="t2")
+    assert again.pointer_etag == first.pointer_etag
+    assert again.version_key == first.version_key
+    changed = publish(store, "r3", [entry("A", key="2" * 32)], generated_at="t3")
+    assert changed.pointer_etag != first.pointer_etag
+    assert load_latest(store).entries[("A", "navy", "winter", "product_card")].key == "2" * 32

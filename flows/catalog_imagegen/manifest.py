@@ -146,6 +146,16 @@ def publish(
     new = list(entries)
     for attempt in range(1, max_attempts + 1):
         latest = load_latest(store)
+        if latest.version_key and all(latest.entries.get(e.slot) == e for e in new):
+            # Nothing the storefront does not already have (a rerun with nothing to do): a new
+            # version would only rewrite the same entries, which costs seconds per 100,000.
+            return Published(
+                f"{RUNS_PREFIX}{run_id}.json",
+                latest.version_key,
+                latest.etag or "",
+                len(latest.entries),
+                attempt,
+            )
         merged = dict(latest.entries)
         merged.update((entry.slot, entry) for entry in new)
         document = {
