@@ -275,9 +275,10 @@ class ImageMaker:
                 self._marked(image, size) for image, size in zip(result.images, sizes, strict=True)
             ]
             keys = [_image_key(job, index) for index in range(len(images))]
+            digests = [hashlib.sha256(image.data).hexdigest() for image in images]
             # Alternates first, the primary last: the primary's presence means the job is done.
             for index in reversed(range(len(images))):
-                self._put_image(job, keys[index], images[index], sizes[index])
+                self._put_image(job, keys[index], images[index], sizes[index], digests[index])
         except InvalidImage as error:
             return JobOutcome(job, "failed", f"provider returned {error}", attempts, usage=usage)
         except StoreAccessDenied as error:
@@ -291,7 +292,7 @@ class ImageMaker:
             job,
             storage_key=keys[0],
             url=self.store.url_for(keys[0]),
-            sha256=hashlib.sha256(primary.data).hexdigest(),
+            sha256=digests[0],
             size=len(primary.data),
             width=sizes[0][0],
             height=sizes[0][1],
@@ -311,13 +312,15 @@ class ImageMaker:
         data = mark_source_type(image.data, image.format, source_type, size)
         return GeneratedImage(data, image.format, image.width, image.height)
 
-    def _put_image(self, job: Job, key: str, image: GeneratedImage, size: tuple[int, int]) -> None:
+    def _put_image(
+        self, job: Job, key: str, image: GeneratedImage, size: tuple[int, int], sha256: str
+    ) -> None:
         self.store.put(
             key,
             image.data,
             content_type=CONTENT_TYPES[image.format],
             cache_control=IMMUTABLE,
-            metadata=object_metadata(job, self.provider.model, size, image.data),
+            metadata=object_metadata(job, self.provider.model, size, sha256),
         )
 
 
@@ -328,7 +331,7 @@ def _image_key(job: Job, index: int) -> str:
     return f"{stem}-{index + 1}.{ext}"
 
 
-def object_metadata(job: Job, model: str, size: tuple[int, int], data: bytes) -> dict[str, str]:
+def object_metadata(job: Job, model: str, size: tuple[int, int], sha256: str) -> dict[str, str]:
     """What an object says about itself (S3 user metadata): ASCII only, so non-ASCII is quoted."""
     values = {
         "sku": job.sku,
@@ -339,7 +342,7 @@ def object_metadata(job: Job, model: str, size: tuple[int, int], data: bytes) ->
         "model": model,
         "prompt-sha256": hashlib.sha256(job.prompt.encode()).hexdigest(),
         "job-key": job.key,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": sha256,
         "width": str(size[0]),
         "height": str(size[1]),
     }
