@@ -22,7 +22,6 @@ from catalog_imagegen.execution import now_iso
 from catalog_imagegen.prompt_templates import TemplateError, load_seasons
 from catalog_imagegen.refresh import (
     JobBatch,
-    PlanRequest,
     RunResults,
     failure_message,
     make_all,
@@ -36,7 +35,7 @@ from catalog_imagegen.selection import SELECTION_PARAMETERS, Selection, selectio
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.slice_planning import SlicePlan, forecast, plan_slice, spend_control
-from catalog_imagegen.steps import PreparedRun, RunSummary
+from catalog_imagegen.steps import PlanRequest, PreparedRun, RunSummary
 
 ALREADY_RUNNING = "AlreadyRunning"
 

@@ -121,12 +121,12 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
     from catalog_imagegen.catalog.model import CatalogError
     from catalog_imagegen.definitions import build_store
     from catalog_imagegen.pricing import load_price_table
-    from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
+    from catalog_imagegen.prompt_templates import TemplateError
     from catalog_imagegen.run_history import UnknownRun
     from catalog_imagegen.selection import Selection
     from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
     from catalog_imagegen.slice_planning import forecast, plan_slice, spend_control
-    from catalog_imagegen.steps import prepare_run
+    from catalog_imagegen.steps import PlanRequest, plan_catalog
     from catalog_imagegen.stores.base import StoreError
 
     is_backfill = "skus" in parameters
@@ -134,15 +134,12 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
     try:
         names = ("output", "max_images", "max_cost", "model", *ENDPOINT_AND_STORE)
         settings = load_settings_with(**{k: parameters.get(k) for k in names})
-        prepared = prepare_run(
-            parameters["catalog"],
-            load_templates(settings.templates_dir),
-            load_seasons(settings.templates_dir),
-            model=settings.model,
-            # a run narrows its plan by season and template; a backfill selects from the whole plan
-            season_names=() if is_backfill else parameters.get("seasons") or (),
-            template_names=() if is_backfill else parameters.get("templates") or (),
+        # A run narrows its plan by season and template; a backfill selects from the whole plan.
+        request = PlanRequest(
+            seasons=() if is_backfill else parameters.get("seasons") or (),
+            templates=() if is_backfill else parameters.get("templates") or (),
         )
+        prepared = plan_catalog(parameters["catalog"], settings, request)
         store = build_store(settings)
         plan = plan_slice(prepared.jobs, selection, store, "dry-run", recover=False)
     except (CatalogError, TemplateError, UnknownRun, SettingsFileError, StoreError) as error:

@@ -237,22 +237,16 @@ def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
 
 def prompts_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.catalog.model import CatalogError
-    from catalog_imagegen.prompt_templates import TemplateError, load_seasons, load_templates
+    from catalog_imagegen.prompt_templates import TemplateError
     from catalog_imagegen.settings_file import load_settings
-    from catalog_imagegen.steps import prepare_run
+    from catalog_imagegen.steps import PlanRequest, plan_catalog
 
     settings = load_settings().with_overrides(model=args.model)
+    request = PlanRequest(
+        seasons=args.seasons, templates=args.templates, catalog_format=args.format, sheet=args.sheet
+    )
     try:
-        prepared = prepare_run(
-            args.catalog,
-            load_templates(settings.templates_dir),
-            load_seasons(settings.templates_dir),
-            model=settings.model,
-            season_names=args.seasons,
-            template_names=args.templates,
-            catalog_format=args.format,
-            sheet=args.sheet,
-        )
+        prepared = plan_catalog(args.catalog, settings, request)
     except (CatalogError, TemplateError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

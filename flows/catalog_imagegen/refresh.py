@@ -45,11 +45,12 @@ from catalog_imagegen.slice_planning import spend_control
 from catalog_imagegen.sources import SourceLoader
 from catalog_imagegen.steps import (
     DoneSplit,
+    PlanRequest,
     PreparedRun,
     RunSummary,
     chunk_jobs,
     finish_run,
-    prepare_run,
+    plan_catalog,
     recover_entry,
     split_done,
 )
@@ -82,44 +83,9 @@ class RunResults:
         return f"RunResults({len(self.outcomes)} outcomes, {len(self.rejects)} rejects)"
 
 
-class PlanRequest:
-    """What to plan: the run's selection, the catalog's format, the shard, reviewers' notes.
-    A plain class, so Prefect neither walks nor hashes the notes of every rejected image."""
-
-    def __init__(
-        self,
-        *,
-        seasons: Sequence[str] = (),
-        templates: Sequence[str] = (),
-        strict: bool = False,
-        shard: tuple[int, int] | None = None,
-        catalog_format: str | None = None,
-        sheet: str | None = None,
-        prompt_notes: dict[tuple[str, str, str, str], str] | None = None,
-    ) -> None:
-        self.seasons, self.templates, self.strict = seasons, templates, strict
-        self.shard, self.catalog_format, self.sheet = shard, catalog_format, sheet
-        self.prompt_notes = prompt_notes or {}
-
-    def __repr__(self) -> str:
-        return f"PlanRequest(seasons={self.seasons}, templates={self.templates})"
-
-
 @task(cache_policy=NO_CACHE)
 def read_and_plan(catalog: str, settings: Settings, request: PlanRequest) -> PreparedRun:
-    return prepare_run(
-        catalog,
-        load_templates(settings.templates_dir),
-        load_seasons(settings.templates_dir),
-        model=settings.model,
-        season_names=request.seasons,
-        template_names=request.templates,
-        strict=request.strict,
-        shard=request.shard,
-        catalog_format=request.catalog_format,
-        sheet=request.sheet,
-        prompt_notes=request.prompt_notes,
-    )
+    return plan_catalog(catalog, settings, request)
 
 
 @task(cache_policy=NO_CACHE)

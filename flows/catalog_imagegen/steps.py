@@ -36,9 +36,10 @@ from catalog_imagegen.manifest import (
 )
 from catalog_imagegen.planning import PlanOptions, plan_jobs
 from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, PriceTable
-from catalog_imagegen.prompt_templates import PromptTemplate, Season
+from catalog_imagegen.prompt_templates import PromptTemplate, Season, load_seasons, load_templates
 from catalog_imagegen.reports import images_csv, rejects_csv
 from catalog_imagegen.review_page import render_review_page, review_page_key
+from catalog_imagegen.settings import Settings
 from catalog_imagegen.sources import SourceLoader
 from catalog_imagegen.stores.base import ObjectStore
 
@@ -81,6 +82,46 @@ def prepare_run(
     )
     plan = plan_jobs(catalog.products, templates, seasons, options, file=Path(catalog_path).name)
     return PreparedRun(catalog=catalog, jobs=plan.jobs, rejects=catalog.rejects + plan.rejects)
+
+
+class PlanRequest:
+    """What to plan: the run's selection, the catalog's format, the shard, reviewers' notes.
+    A plain class, so Prefect neither walks nor hashes the notes of every rejected image."""
+
+    def __init__(
+        self,
+        *,
+        seasons: Sequence[str] = (),
+        templates: Sequence[str] = (),
+        strict: bool = False,
+        shard: tuple[int, int] | None = None,
+        catalog_format: str | None = None,
+        sheet: str | None = None,
+        prompt_notes: dict[tuple[str, str, str, str], str] | None = None,
+    ) -> None:
+        self.seasons, self.templates, self.strict = seasons, templates, strict
+        self.shard, self.catalog_format, self.sheet = shard, catalog_format, sheet
+        self.prompt_notes = prompt_notes or {}
+
+    def __repr__(self) -> str:
+        return f"PlanRequest(seasons={self.seasons}, templates={self.templates})"
+
+
+def plan_catalog(catalog: str, settings: Settings, request: PlanRequest) -> PreparedRun:
+    """Read and plan ``catalog`` with the templates and seasons the settings name."""
+    return prepare_run(
+        catalog,
+        load_templates(settings.templates_dir),
+        load_seasons(settings.templates_dir),
+        model=settings.model,
+        season_names=request.seasons,
+        template_names=request.templates,
+        strict=request.strict,
+        shard=request.shard,
+        catalog_format=request.catalog_format,
+        sheet=request.sheet,
+        prompt_notes=request.prompt_notes,
+    )
 
 
 @dataclass(slots=True)
