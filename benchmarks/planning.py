@@ -13,10 +13,10 @@ import resource
 import time
 from pathlib import Path
 
+from catalog_imagegen.catalog.colours import colour_key, palette_rgb
 from catalog_imagegen.catalog.model import Colour, Product
-from catalog_imagegen.colours import colour_key, palette_rgb
-from catalog_imagegen.planning import PlanOptions, plan_jobs
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
+from catalog_imagegen.planning.plan import PlanOptions, plan_jobs
+from catalog_imagegen.planning.templates import load_seasons, load_templates
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 COLOURS = ["Navy", "Black", "Red", "Olive", "Sand", "Charcoal", "White", "Burgundy"]

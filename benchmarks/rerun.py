@@ -27,22 +27,22 @@ FLOWS = Path(__file__).resolve().parents[1] / "flows"
 sys.path.insert(0, str(FLOWS))
 sys.path.insert(0, str(FLOWS.parent))
 
-from tests.plugins.catalog_runs import write_catalog, write_tiny_templates  # noqa: E402
+from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
-from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl  # noqa: E402
-from catalog_imagegen.manifest import load_latest  # noqa: E402
-from catalog_imagegen.prompt_templates import load_seasons, load_templates  # noqa: E402
-from catalog_imagegen.providers.base import ImageRequest, ProviderResult  # noqa: E402
-from catalog_imagegen.providers.offline import OfflinePreviewProvider  # noqa: E402
-from catalog_imagegen.sources import SourceLoader  # noqa: E402
-from catalog_imagegen.steps import (  # noqa: E402
-    RunSummary,
-    finish_run,
-    prepare_run,
-    recover_entry,
-    split_done,
+from catalog_imagegen.catalog.sources import SourceLoader
+from catalog_imagegen.generation.maker import ImageMaker
+from catalog_imagegen.generation.outcomes import (
+    JobOutcome,
+    RunControl,
 )
-from catalog_imagegen.stores.local import LocalDirectoryStore  # noqa: E402
+from catalog_imagegen.generation.providers.base import ImageRequest, ProviderResult
+from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
+from catalog_imagegen.pipeline import prepare_run
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.publishing import RunSummary, finish_run
+from catalog_imagegen.storage.resume import recover_entry, split_done
 
 
 class CountingProvider(OfflinePreviewProvider):

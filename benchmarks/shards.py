@@ -35,11 +35,11 @@ sys.path[:0] = [str(REPO / "flows"), str(REPO)]
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-import httpx  # noqa: E402
+import httpx
 
-from catalog_imagegen.planning import shard_of  # noqa: E402
-from catalog_imagegen.providers.rate_limit import RequestLimiter  # noqa: E402
-from catalog_imagegen.sharding import split_budget  # noqa: E402
+from catalog_imagegen.generation.providers.rate_limit import RequestLimiter
+from catalog_imagegen.planning.plan import shard_of
+from catalog_imagegen.planning.sharding import split_budget
 
 KEY = "bench-key-not-secret"
 SLOTS, RATE = "bench-provider-slots", "bench-provider-rpm"

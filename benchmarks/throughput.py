@@ -94,7 +94,7 @@ def ideal_seconds(images: int, concurrency: int, latency: float, rpm: int | None
 async def run_pipeline(
     catalog: Path, output: str, concurrency: int, rpm: int | None, **extra: Any
 ) -> Any:
-    from catalog_imagegen.refresh import catalog_refresh
+    from catalog_imagegen.flows.refresh import catalog_refresh
 
     state = await catalog_refresh(  # type: ignore[call-overload]
         catalog=str(catalog),

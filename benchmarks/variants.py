@@ -20,15 +20,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
-from catalog_imagegen.image_review import ReviewSettings
-from catalog_imagegen.jobs import Job
-from catalog_imagegen.manifest import load_latest
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
-from catalog_imagegen.sources import SourceLoader
-from catalog_imagegen.steps import RunSummary, chunk_jobs, finish_run, prepare_run, split_done
-from catalog_imagegen.stores.base import ObjectInfo, ObjectStore, StoredObject
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.catalog.sources import SourceLoader
+from catalog_imagegen.generation.maker import ImageMaker
+from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
+from catalog_imagegen.pipeline import chunk_jobs, prepare_run
+from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.review.image_review import ReviewSettings
+from catalog_imagegen.storage.base import ObjectInfo, ObjectStore, StoredObject
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.publishing import RunSummary, finish_run
+from catalog_imagegen.storage.resume import split_done
 from catalog_imagegen.testing.colour_fake import ColourHonouringProvider
 
 COLOURS = ["Navy|Black|Red", "Yellow|Olive|Teal", "White|Orange|Purple"]

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from catalog_imagegen.backfill import ALREADY_RUNNING, catalog_backfill, idempotency_key_for
-from catalog_imagegen.manifest import load_latest
-from catalog_imagegen.refresh import catalog_refresh
-from catalog_imagegen.run_history import load_run
-from catalog_imagegen.run_lock import lock_key
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill, idempotency_key_for
+from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.run_history import load_run
+from catalog_imagegen.storage.run_lock import lock_key
 from tests.plugins.catalog_runs import RecordingProvider, write_catalog
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "tiny_templates")

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.cli import main
-from catalog_imagegen.execution import JobOutcome
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
-from catalog_imagegen.steps import RunSummary, finish_run, prepare_run
-from catalog_imagegen.stores.base import ObjectStore
-from catalog_imagegen.stores.local import LocalDirectoryStore
-from catalog_imagegen.stores.s3 import S3ObjectStore
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.generation.outcomes import JobOutcome
+from catalog_imagegen.pipeline import prepare_run
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.publishing import RunSummary, finish_run
+from catalog_imagegen.storage.s3 import S3ObjectStore
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.plugins.catalog_runs import write_catalog
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from catalog_imagegen import colour_qa
-from catalog_imagegen.colours import RGB, parse_hex
+from catalog_imagegen.catalog.colours import RGB, parse_hex
+from catalog_imagegen.review import colour_qa
 
 # Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes,
 # supplementary test data, and mathematical observations", Table 1 (all 34 pairs).

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_imagegen.colours import colour_key, colour_names_in, palette_rgb, split_name_and_hex
+from catalog_imagegen.catalog.colours import (
+    colour_key,
+    colour_names_in,
+    palette_rgb,
+    split_name_and_hex,
+)
 
 
 @pytest.mark.parametrize(

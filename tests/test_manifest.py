@@ -6,8 +6,8 @@ from pathlib import Path
 
 import jsonschema
 
-from catalog_imagegen.manifest import POINTER_KEY, ManifestEntry, load_latest, publish
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import POINTER_KEY, ManifestEntry, load_latest, publish
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "flows" / "catalog_imagegen" / "schemas"
 

@@ -5,9 +5,9 @@ import io
 import pytest
 from PIL import Image
 
-from catalog_imagegen.colours import palette_rgb
-from catalog_imagegen.providers.base import ImageRequest, ImageSettings
-from catalog_imagegen.providers.offline import OfflinePreviewProvider
+from catalog_imagegen.catalog.colours import palette_rgb
+from catalog_imagegen.generation.providers.base import ImageRequest, ImageSettings
+from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
 
 
 def dominant(data: bytes) -> tuple[int, int, int]:

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.backfill import catalog_backfill
-from catalog_imagegen.cli import main
-from catalog_imagegen.colour_qa import decode, dominant_colour, rgb_difference
-from catalog_imagegen.colours import palette_rgb
-from catalog_imagegen.image_review import flagged_slots
-from catalog_imagegen.manifest import load_latest
-from catalog_imagegen.refresh import catalog_refresh
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.catalog.colours import palette_rgb
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.flows.backfill import catalog_backfill
+from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.review.colour_qa import decode, dominant_colour, rgb_difference
+from catalog_imagegen.review.image_review import flagged_slots
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.colour_fake import ColourHonouringProvider
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "tiny_templates")

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.catalog.model import Colour, Product
-from catalog_imagegen.planning import PlanOptions, plan_jobs
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
+from catalog_imagegen.planning.plan import PlanOptions, plan_jobs
+from catalog_imagegen.planning.templates import load_seasons, load_templates
 from tests.conftest import TEMPLATES
 
 TEMPLATES_LOADED = load_templates(TEMPLATES)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.execution import JobOutcome, RunControl
-from catalog_imagegen.jobs import Job
-from catalog_imagegen.ledger import cost_totals, job_cost
-from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, load_price_table
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
-from catalog_imagegen.providers.base import ImageSettings
-from catalog_imagegen.steps import prepare_run
+from catalog_imagegen.generation.outcomes import JobOutcome, RunControl
+from catalog_imagegen.generation.providers.base import ImageSettings
+from catalog_imagegen.pipeline import prepare_run
+from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.planning.ledger import cost_totals, job_cost
+from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE, load_price_table
+from catalog_imagegen.planning.templates import load_seasons, load_templates
 from tests.plugins.catalog_runs import REPO
 
 

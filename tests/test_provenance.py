@@ -5,7 +5,11 @@ import io
 import pytest
 from PIL import Image
 
-from catalog_imagegen.provenance import TRAINED_ALGORITHMIC_MEDIA, mark_source_type, source_type_of
+from catalog_imagegen.generation.provenance import (
+    TRAINED_ALGORITHMIC_MEDIA,
+    mark_source_type,
+    source_type_of,
+)
 
 
 def encoded(fmt: str) -> bytes:

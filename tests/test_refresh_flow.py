@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from catalog_imagegen.cli import main
-from catalog_imagegen.manifest import load_latest
-from catalog_imagegen.refresh import catalog_refresh
-from catalog_imagegen.steps import RunSummary
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.publishing import RunSummary
 from tests.conftest import SAMPLE_CATALOG
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

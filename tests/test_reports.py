@@ -6,7 +6,7 @@ import io
 import pytest
 
 from catalog_imagegen.catalog.model import Reject
-from catalog_imagegen.reports import rejects_csv, safe_cell
+from catalog_imagegen.storage.reports import rejects_csv, safe_cell
 
 
 @pytest.mark.parametrize(

@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 import catalog_imagegen
-from catalog_imagegen.image_files import inspect_image
-from catalog_imagegen.jobs import IMAGES_PREFIX, key_from_storage_key
-from catalog_imagegen.manifest import load_latest
-from catalog_imagegen.run_history import load_run
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.generation.image_files import inspect_image
+from catalog_imagegen.planning.jobs import IMAGES_PREFIX, key_from_storage_key
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.run_history import load_run
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.run_lock import AlreadyRunning, acquire, idempotency_key, lock_key
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.run_lock import AlreadyRunning, acquire, idempotency_key, lock_key
 
 
 def test_same_parameters_same_key_and_catalog_bytes_count(tmp_path: Path) -> None:

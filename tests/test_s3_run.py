@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from catalog_imagegen.cli import main
-from catalog_imagegen.manifest import POINTER_KEY, load_latest
-from catalog_imagegen.provenance import source_type_of
-from catalog_imagegen.refresh import catalog_refresh
-from catalog_imagegen.steps import RunSummary
-from catalog_imagegen.stores.s3 import S3ObjectStore
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.generation.provenance import source_type_of
+from catalog_imagegen.storage.manifest import POINTER_KEY, load_latest
+from catalog_imagegen.storage.publishing import RunSummary
+from catalog_imagegen.storage.s3 import S3ObjectStore
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.conftest import SAMPLE_CATALOG
 

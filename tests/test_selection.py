@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.jobs import Job
-from catalog_imagegen.manifest import ManifestEntry
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
-from catalog_imagegen.selection import (
+from catalog_imagegen.pipeline import prepare_run
+from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.planning.selection import (
     Selection,
     Slot,
     read_sku_arguments,
@@ -19,7 +18,8 @@ from catalog_imagegen.selection import (
     slot_of,
     state_of,
 )
-from catalog_imagegen.steps import prepare_run
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.storage.manifest import ManifestEntry
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.definitions import build_provider
-from catalog_imagegen.providers.offline import OfflinePreviewProvider
-from catalog_imagegen.providers.openai_http import OpenAICompatibleProvider
+from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
+from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
 from catalog_imagegen.settings_file import SettingsFileError, load_settings, with_endpoint
 
 

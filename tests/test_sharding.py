@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog_imagegen.cli import main
-from catalog_imagegen.sharding import (
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.planning.sharding import (
     ShardBudget,
     ShardingError,
     combine_summaries,
@@ -98,8 +98,8 @@ def test_sharded_run_before_the_deployment_exists_says_to_deploy(
 def test_shards_get_absolute_shared_locations_and_never_the_api_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from catalog_imagegen.cli import build_parser
-    from catalog_imagegen.scale_out_commands import shared_parameters
+    from catalog_imagegen.cli.main import build_parser
+    from catalog_imagegen.cli.scale_out import shared_parameters
     from catalog_imagegen.settings import settings_from_env
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-never-in-parameters-123")

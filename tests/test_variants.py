@@ -14,23 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.colours import palette_rgb, to_hex
-from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
-from catalog_imagegen.image_review import ReviewSettings, flagged_slots
-from catalog_imagegen.jobs import with_base
-from catalog_imagegen.manifest import POINTER_KEY, LatestManifest, load_latest
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
-from catalog_imagegen.providers.base import JobFailed, ProviderResult
-from catalog_imagegen.sources import SourceLoader
-from catalog_imagegen.steps import (
-    RunSummary,
-    chunk_jobs,
-    finish_run,
-    prepare_run,
-    recover_entry,
-    split_done,
-)
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.catalog.colours import palette_rgb, to_hex
+from catalog_imagegen.catalog.sources import SourceLoader
+from catalog_imagegen.generation.maker import ImageMaker
+from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
+from catalog_imagegen.generation.providers.base import JobFailed, ProviderResult
+from catalog_imagegen.pipeline import chunk_jobs, prepare_run
+from catalog_imagegen.planning.jobs import with_base
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.review.image_review import ReviewSettings, flagged_slots
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import POINTER_KEY, LatestManifest, load_latest
+from catalog_imagegen.storage.publishing import RunSummary, finish_run
+from catalog_imagegen.storage.resume import recover_entry, split_done
 from catalog_imagegen.testing.colour_fake import ColourHonouringProvider
 
 SAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "catalog_samples" / "photos" / "jacket.png"
@@ -313,7 +309,7 @@ def test_the_example_chain_template_plans_bases_and_colour_edits():
 
 
 async def test_the_cli_summary_counts_and_lists_flags(workspace, capsys):
-    from catalog_imagegen.cli import print_summary
+    from catalog_imagegen.cli.summary import print_summary
 
     run = await run_catalog(workspace, ColourHonouringProvider(wrong_colours={"red": "green"}))
     print_summary(run.summary)

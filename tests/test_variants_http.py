@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from catalog_imagegen.manifest import load_latest
-from catalog_imagegen.refresh import catalog_refresh
-from catalog_imagegen.steps import RunSummary
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.publishing import RunSummary
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from tests.test_variants import CATALOG, CHAIN_TEMPLATE, SAMPLE_PHOTO, SEASONS
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from catalog_imagegen.colour_qa import Mask, mask_from_png
-from catalog_imagegen.image_review import ReviewSettings
-from catalog_imagegen.inbox import InboxStore
-from catalog_imagegen.pricing import DEFAULT_PRICE_TABLE, PriceTable, load_price_table
-from catalog_imagegen.progress import ProgressReporter, SilentProgress, TerminalProgress
-from catalog_imagegen.prompt_templates import PromptTemplate, Season
-from catalog_imagegen.providers.base import ImageProvider
-from catalog_imagegen.providers.offline import OfflinePreviewProvider
-from catalog_imagegen.providers.openai_http import OpenAICompatibleProvider
-from catalog_imagegen.providers.rate_limit import RequestLimiter
+from catalog_imagegen.generation.progress import ProgressReporter, SilentProgress, TerminalProgress
+from catalog_imagegen.generation.providers.base import ImageProvider
+from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
+from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
+from catalog_imagegen.generation.providers.rate_limit import RequestLimiter
+from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE, PriceTable, load_price_table
+from catalog_imagegen.planning.templates import PromptTemplate, Season
+from catalog_imagegen.review.colour_qa import Mask, mask_from_png
+from catalog_imagegen.review.image_review import ReviewSettings
 from catalog_imagegen.settings import Settings
-from catalog_imagegen.stores.base import ObjectStore
-from catalog_imagegen.stores.local import LocalDirectoryStore
-from catalog_imagegen.stores.s3 import S3ObjectStore
+from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.inbox import InboxStore
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.s3 import S3ObjectStore
 
 
 @dataclass

@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from catalog_imagegen.catalog.model import CatalogRead
-from catalog_imagegen.planning import Plan, PlanOptions, plan_jobs
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
+from catalog_imagegen.planning.plan import Plan, PlanOptions, plan_jobs
+from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.settings import default_templates_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from catalog_imagegen.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from catalog_imagegen.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
 from tests.catalog.catalog_files import COLOR_SIZE
 
 

@@ -10,11 +10,11 @@ import pytest
 
 from catalog_imagegen.catalog.reading import read_catalog
 from catalog_imagegen.catalog.shopify_export import shopify_import_csv
-from catalog_imagegen.execution import JobOutcome, entry_for
-from catalog_imagegen.jobs import Job
-from catalog_imagegen.manifest import ManifestEntry
-from catalog_imagegen.steps import RunSummary, finish_run
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.generation.outcomes import JobOutcome, entry_for
+from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import ManifestEntry
+from catalog_imagegen.storage.publishing import RunSummary, finish_run
 from tests.catalog.catalog_files import APPAREL, COLOR_SIZE, HOME_AND_GARDEN, plan
 
 CDN = "https://images.example.com/"

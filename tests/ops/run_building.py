@@ -7,14 +7,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_imagegen.execution import ImageMaker, JobOutcome, RunControl, now_iso
-from catalog_imagegen.manifest import load_latest
-from catalog_imagegen.prompt_templates import load_seasons, load_templates
-from catalog_imagegen.providers.base import ImageRequest, JobFailed, ProviderResult
-from catalog_imagegen.providers.offline import OfflinePreviewProvider
-from catalog_imagegen.sources import SourceLoader
-from catalog_imagegen.steps import RunSummary, finish_run, prepare_run, split_done
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.catalog.sources import SourceLoader
+from catalog_imagegen.generation.maker import ImageMaker
+from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
+from catalog_imagegen.generation.providers.base import ImageRequest, JobFailed, ProviderResult
+from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
+from catalog_imagegen.pipeline import prepare_run
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.publishing import RunSummary, finish_run
+from catalog_imagegen.storage.resume import split_done
 from tests.plugins.ops import TEMPLATES
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.approval import (
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.review.approval import (
     REJECTIONS_KEY,
     ApprovalError,
     RejectSelector,
@@ -16,9 +17,8 @@ from catalog_imagegen.approval import (
     load_rejections,
     prompt_notes,
 )
-from catalog_imagegen.cli import main
-from catalog_imagegen.manifest import POINTER_KEY, load_latest
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import POINTER_KEY, load_latest
 from tests.ops.run_building import make_run
 
 
@@ -85,7 +85,7 @@ def test_gate_on_in_the_flow_then_approve_on_the_command_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from catalog_imagegen.refresh import catalog_refresh
+    from catalog_imagegen.flows.refresh import catalog_refresh
 
     monkeypatch.setenv("CATALOG_IMAGEGEN_APPROVAL", "required")
     out = tmp_path / "out"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.catalog.model import CatalogError
-from catalog_imagegen.cli import main
-from catalog_imagegen.file_drop import RunResult, poll_inbox
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.flows.file_drop import RunResult, poll_inbox
+from catalog_imagegen.storage.local import LocalDirectoryStore
 from tests.ops.run_building import run_pipeline
 from tests.plugins.ops import SAMPLE_CATALOG, SAMPLES
 

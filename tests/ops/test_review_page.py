@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.catalog.model import Reject
-from catalog_imagegen.review_page import render_review_page, review_page_key
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.review.page import render_review_page, review_page_key
+from catalog_imagegen.storage.local import LocalDirectoryStore
 from tests.ops.run_building import FailingPreviewProvider, make_run
 
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.cli import main
+from catalog_imagegen.cli.main import main
 from catalog_imagegen.definitions import build_inbox
-from catalog_imagegen.file_drop import poll_inbox
-from catalog_imagegen.stores.local import LocalDirectoryStore
-from catalog_imagegen.stores.s3 import S3ObjectStore
+from catalog_imagegen.flows.file_drop import poll_inbox
+from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.s3 import S3ObjectStore
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.ops.test_file_drop import BAD_ROWS, PipelineWithoutPrefect
 from tests.plugins.ops import SAMPLE_CATALOG, SAMPLES

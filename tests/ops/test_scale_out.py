@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.catalog.reading import read_catalog
-from catalog_imagegen.planning import shard_of
+from catalog_imagegen.planning.plan import shard_of
 from catalog_imagegen.testing.fake_image_api import FakeImageApi, RecordedRequest
 from tests.plugins.ops import REPO, prefect_cli, stop_process
 from tests.providers.test_runs_against_fake_api import write_catalog

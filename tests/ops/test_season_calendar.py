@@ -6,14 +6,14 @@ from datetime import date
 
 import pytest
 
-from catalog_imagegen.prompt_templates import TemplateError
-from catalog_imagegen.season_calendar import (
+from catalog_imagegen.planning.season_calendar import (
     SeasonDates,
     calendar_from,
     load_calendar,
     seasons_on,
     seasons_to_refresh,
 )
+from catalog_imagegen.planning.templates import TemplateError
 from tests.plugins.ops import TEMPLATES
 
 CALENDAR = [

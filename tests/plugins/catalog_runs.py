@@ -23,12 +23,12 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.pop("OPENAI_API_KEY", None)
 
-from catalog_imagegen.providers.base import (  # noqa: E402
+from catalog_imagegen.generation.providers.base import (  # noqa: E402
     ImageRequest,
     JobFailed,
     ProviderResult,
 )
-from catalog_imagegen.providers.offline import OfflinePreviewProvider  # noqa: E402
+from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 

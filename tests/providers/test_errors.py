@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalog_imagegen.providers.errors import (
+from catalog_imagegen.generation.providers.errors import (
     FailJob,
     HaltRun,
     Retry,

@@ -13,15 +13,15 @@ import httpx
 import pytest
 from PIL import Image
 
-from catalog_imagegen.providers.base import (
+from catalog_imagegen.generation.providers.base import (
     ImageRequest,
     ImageSettings,
     JobFailed,
     RunHalted,
     SourceImage,
 )
-from catalog_imagegen.providers.openai_http import OpenAICompatibleProvider
-from catalog_imagegen.providers.rate_limit import RequestLimiter
+from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
+from catalog_imagegen.generation.providers.rate_limit import RequestLimiter
 from catalog_imagegen.settings import Secret
 
 from .openai_contract import assert_valid_request

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from catalog_imagegen.providers.rate_limit import RequestLimiter
+from catalog_imagegen.generation.providers.rate_limit import RequestLimiter
 
 
 async def test_no_more_than_concurrency_requests_are_in_flight() -> None:

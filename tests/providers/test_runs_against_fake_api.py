@@ -274,9 +274,9 @@ def test_an_edit_template_sends_the_photo_as_multipart_image_with_high_fidelity(
 async def test_debug_logs_of_httpx_and_httpcore_never_show_the_key(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from catalog_imagegen.providers.base import ImageRequest, ImageSettings, RunHalted
-    from catalog_imagegen.providers.openai_http import OpenAICompatibleProvider
-    from catalog_imagegen.providers.rate_limit import RequestLimiter
+    from catalog_imagegen.generation.providers.base import ImageRequest, ImageSettings, RunHalted
+    from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
+    from catalog_imagegen.generation.providers.rate_limit import RequestLimiter
     from catalog_imagegen.settings import Secret
 
     caplog.set_level("DEBUG")

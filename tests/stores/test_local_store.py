@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.stores.base import PreconditionFailed, StoreError
-from catalog_imagegen.stores.local import LocalDirectoryStore
+from catalog_imagegen.storage.base import PreconditionFailed, StoreError
+from catalog_imagegen.storage.local import LocalDirectoryStore
 
 
 def test_round_trip_with_metadata(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_keys_cannot_escape_the_root(tmp_path: Path, key: str) -> None:
 
 
 def _publish_in_process(root: str, sku: str) -> None:
-    from catalog_imagegen.manifest import publish
+    from catalog_imagegen.storage.manifest import publish
     from tests.test_manifest import entry
 
     publish(LocalDirectoryStore(root), f"run-{sku}", [entry(sku)], generated_at="t")
@@ -62,7 +62,7 @@ def _publish_in_process(root: str, sku: str) -> None:
 def test_processes_sharing_a_folder_all_land_in_latest(tmp_path: Path) -> None:
     import multiprocessing
 
-    from catalog_imagegen.manifest import load_latest
+    from catalog_imagegen.storage.manifest import load_latest
 
     context = multiprocessing.get_context("spawn")
     processes = [

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ConnectionClosedError
 
-from catalog_imagegen.stores.base import PreconditionFailed, StoreAccessDenied, StoreError
-from catalog_imagegen.stores.s3 import S3ObjectStore, sha256_base64
+from catalog_imagegen.storage.base import PreconditionFailed, StoreAccessDenied, StoreError
+from catalog_imagegen.storage.s3 import S3ObjectStore, sha256_base64
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4

@@ -17,8 +17,8 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from catalog_imagegen.stores.base import PreconditionFailed, StoreAccessDenied, StoreError
-from catalog_imagegen.stores.s3 import S3ObjectStore, new_s3_client, s3_client_config
+from catalog_imagegen.storage.base import PreconditionFailed, StoreAccessDenied, StoreError
+from catalog_imagegen.storage.s3 import S3ObjectStore, new_s3_client, s3_client_config
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client  # type: ignore[import-not-found, unused-ignore]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from catalog_imagegen.colours import palette_rgb
+from catalog_imagegen.catalog.colours import palette_rgb
 from catalog_imagegen.testing.fake_image_api import (
     FakeImageApi,
     FakeImageApiConfig,

@@ -12,10 +12,16 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
+from catalog_imagegen.catalog.colours import (
+    RGB,
+    colour_key,
+    palette_rgb,
+    parse_hex,
+    split_name_and_hex,
+)
 from catalog_imagegen.catalog.identifiers import is_identifier_column, mangled_number_warning
 from catalog_imagegen.catalog.model import CatalogError, Colour, Product, Reject
 from catalog_imagegen.catalog.tables import Table
-from catalog_imagegen.colours import RGB, colour_key, palette_rgb, parse_hex, split_name_and_hex
 
 REQUIRED_COLUMNS = ("sku", "title", "category", "colours")
 _ALIASES = {

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from catalog_imagegen.colours import RGB
+from catalog_imagegen.catalog.colours import RGB
 
 
 class CatalogError(Exception):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from catalog_imagegen.catalog.colours import colour_key
 from catalog_imagegen.catalog.reading import open_table
 from catalog_imagegen.catalog.shopify import (
     HANDLE,
@@ -24,9 +25,8 @@ from catalog_imagegen.catalog.shopify import (
     is_variant_row,
 )
 from catalog_imagegen.catalog.variant_colours import DEFAULT_COLOUR_KEY, fallback_colour
-from catalog_imagegen.colours import colour_key
-from catalog_imagegen.manifest import ManifestEntry
-from catalog_imagegen.reports import csv_bytes
+from catalog_imagegen.storage.manifest import ManifestEntry
+from catalog_imagegen.storage.reports import csv_bytes
 
 PRODUCT_IMAGE_TEMPLATE = "product_card"
 IMAGE_POSITION, IMAGE_ALT = "image position", "image alt text"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from catalog_imagegen.catalog.colours import colour_key, palette_rgb
 from catalog_imagegen.catalog.model import Colour
-from catalog_imagegen.colours import colour_key, palette_rgb
 
 DEFAULT_COLOUR_KEY = "default"
 DEFAULT_COLOUR_NAME = "as shown"

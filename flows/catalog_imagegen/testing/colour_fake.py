@@ -20,8 +20,8 @@ from collections.abc import Mapping
 
 from PIL import Image, ImageDraw
 
-from catalog_imagegen.colours import RGB, colour_key, palette_rgb
-from catalog_imagegen.providers.base import GeneratedImage, ImageRequest, ProviderResult
+from catalog_imagegen.catalog.colours import RGB, colour_key, palette_rgb
+from catalog_imagegen.generation.providers.base import GeneratedImage, ImageRequest, ProviderResult
 
 BACKGROUND: RGB = (244, 244, 242)
 _WORD = re.compile(r"[a-z0-9]+")

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from catalog_imagegen.providers.base import CONTENT_TYPES
+from catalog_imagegen.generation.providers.base import CONTENT_TYPES
 from catalog_imagegen.testing.fake_image_api.bodies import DecodedBody, decode_body
 from catalog_imagegen.testing.fake_image_api.checks import Endpoint, ImageCall, check_call
 from catalog_imagegen.testing.fake_image_api.config import FakeImageApiConfig

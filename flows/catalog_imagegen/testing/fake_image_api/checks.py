@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from catalog_imagegen.providers.base import OutputFormat
+from catalog_imagegen.generation.providers.base import OutputFormat
 from catalog_imagegen.testing.fake_image_api.bodies import DecodedBody
 from catalog_imagegen.testing.fake_image_api.errors import ApiError
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from catalog_imagegen.colours import RGB, palette_rgb, parse_hex
+from catalog_imagegen.catalog.colours import RGB, palette_rgb, parse_hex
 
 ResponseStyle = Literal["b64", "url"]
 # "cut_json": a well-framed 200 whose JSON stops halfway (the client's JSON parser fails).

@@ -19,8 +19,8 @@ from functools import lru_cache
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from catalog_imagegen.colours import RGB, colour_names_in, palette_rgb, parse_hex
-from catalog_imagegen.providers.base import OutputFormat
+from catalog_imagegen.catalog.colours import RGB, colour_names_in, palette_rgb, parse_hex
+from catalog_imagegen.generation.providers.base import OutputFormat
 from catalog_imagegen.testing.fake_image_api.checks import ImageCall
 from catalog_imagegen.testing.fake_image_api.config import FakeImageApiConfig
 from catalog_imagegen.testing.fake_image_api.errors import ApiError

@@ -1,0 +1,145 @@
+"""``catalog-imagegen deploy --pool NAME`` and ``catalog-imagegen run CATALOG --shards N``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from catalog_imagegen.settings import Settings
+
+NO_SERVER = (
+    "--shards needs a Prefect server: set PREFECT_API_URL (e.g. http://prefect-host:4200/api)"
+)
+
+
+def add_deploy_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    deploy = commands.add_parser(
+        "deploy", help="register the shard deployment on a process work pool (for --shards)"
+    )
+    deploy.add_argument("--pool", required=True, help="process work pool (created if missing)")
+    deploy.set_defaults(handler=deploy_command)
+
+
+def add_shard_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shards",
+        type=int,
+        help="split the catalog into N deployment runs on a work pool (needs PREFECT_API_URL)",
+    )
+    parser.add_argument("--pool", help="with --shards: (re)register the deployment on this pool")
+
+
+def deploy_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.flows.scale_out import deploy_shard_flow
+    from catalog_imagegen.planning.sharding import SHARD_DEPLOYMENT_NAME
+
+    if not api_url():
+        print(f"error: {NO_SERVER.replace('--shards', 'deploy')}", file=sys.stderr)
+        return 2
+    asyncio.run(deploy_shard_flow(args.pool))
+    print(f"Deployment {SHARD_DEPLOYMENT_NAME} on work pool {args.pool!r}.")
+    print(f"Start workers where the package is installed: prefect worker start --pool {args.pool}")
+    return 0
+
+
+def sharded_run_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.flows.scale_out import (
+        catalog_sharded_run,
+        deploy_shard_flow,
+        shard_deployment_exists,
+    )
+    from catalog_imagegen.planning.sharding import (
+        SHARD_DEPLOYMENT_NAME,
+        ShardingError,
+        split_budget,
+    )
+    from catalog_imagegen.settings_file import load_settings
+
+    if not api_url():
+        print(f"error: {NO_SERVER}", file=sys.stderr)
+        return 2
+    settings = load_settings().with_overrides(
+        output=args.output,
+        concurrency=args.concurrency,
+        rpm=args.rpm,
+        model=args.model,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        public_base_url=args.public_base_url,
+    )
+    try:
+        split_budget(settings.concurrency, settings.rpm, args.shards)
+    except ShardingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.pool:
+        asyncio.run(deploy_shard_flow(args.pool))
+    elif not asyncio.run(shard_deployment_exists()):
+        print(
+            f"error: no deployment {SHARD_DEPLOYMENT_NAME}: "
+            "run `catalog-imagegen deploy --pool NAME` first (or pass --pool)",
+            file=sys.stderr,
+        )
+        return 2
+    state: Any = asyncio.run(
+        catalog_sharded_run(  # type: ignore[arg-type]
+            parameters=shared_parameters(args, settings),
+            shards=args.shards,
+            concurrency=settings.concurrency,
+            rpm=settings.rpm,
+            return_state=True,
+        )
+    )
+    return report(state)
+
+
+def shared_parameters(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The run's flags as every shard's parameters. Where images go and which model makes them are
+    settled here, so every shard agrees whatever its worker's environment says. Workers run in a
+    temporary directory, so local paths become absolute: a folder every worker reaches, or S3."""
+    return {
+        "catalog": reachable(args.catalog),
+        "output": None if settings.bucket else reachable(settings.output),
+        "seasons": args.seasons,
+        "templates": args.templates,
+        "max_images": args.max_images,
+        "max_cost": args.max_cost,
+        "model": settings.model,
+        "strict": args.strict,
+        "catalog_format": args.format,
+        "sheet": args.sheet,
+        "provider": args.provider,
+        "base_url": args.base_url,
+        "bucket": settings.bucket,
+        "prefix": settings.prefix or None,
+        "public_base_url": settings.public_base_url,
+        "approval": args.require_approval,
+    }
+
+
+def reachable(location: str) -> str:
+    return location if "://" in location else str(Path(location).absolute())
+
+
+def report(state: Any) -> int:
+    combined = state.result(raise_on_failure=False)
+    if combined is None or isinstance(combined, BaseException):
+        print(f"error: {state.message}", file=sys.stderr)
+        return 1
+    print(f"\nRuns {', '.join(combined.run_ids)}: {combined.describe()}")
+    for problem in combined.problems:
+        print(f"  {problem}")
+    for label, value in (("Output", combined.output), ("Manifest", combined.manifest)):
+        if value:
+            print(f"{label + ':':<14}{value}")
+    return 0 if combined.ok else 1
+
+
+def api_url() -> str | None:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None

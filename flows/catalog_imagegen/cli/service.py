@@ -1,0 +1,71 @@
+"""The commands that operate the pipeline: ``approve``, ``watch`` (an inbox) and ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    approve = commands.add_parser("approve", help="publish a run held for approval")
+    approve.add_argument("run_id", help="the run to publish (see its review page)")
+    approve.add_argument(
+        "--reject",
+        action="append",
+        default=[],
+        metavar="SKU/colour/season[/template]",
+        help="leave this image out and make it again next run (repeatable)",
+    )
+    approve.add_argument("--reason", default="", help="why, added to the next prompt")
+    approve.add_argument("--output", help="output folder (default ./output)")
+    approve.set_defaults(handler=approve_command)
+
+    watch = commands.add_parser("watch", help="run every catalog file dropped into an inbox")
+    watch.add_argument("inbox", nargs="?", help="inbox folder (default CATALOG_IMAGEGEN_INBOX)")
+    watch.add_argument("--output", help="output folder (default ./output)")
+    watch.add_argument("--once", action="store_true", help="look once, run what is there, exit")
+    watch.add_argument("--poll", type=float, default=10.0, help="seconds between looks")
+    watch.add_argument(
+        "--settle", type=float, default=10.0, help="seconds a file must be unchanged first"
+    )
+    watch.set_defaults(handler=watch_command)
+
+    serve = commands.add_parser("serve", help="serve the scheduled and file-drop deployments")
+    serve.add_argument("--inbox", help="inbox the file-drop deployment polls")
+    serve.add_argument("--catalog", help="catalog the seasonal refresh reads")
+    serve.set_defaults(handler=serve_command)
+
+
+def approve_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.review.approval import ApprovalError, RejectSelector, approve_run
+    from catalog_imagegen.settings_file import load_settings_with
+
+    store = build_store(load_settings_with(output=args.output))
+    try:
+        rejects = [RejectSelector.parse(text) for text in args.reject]
+        approval = approve_run(store, args.run_id, rejects, reason=args.reason)
+    except ApprovalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Run {approval.run_id}: {approval.approved} images published to the storefront")
+    for slot in approval.rejected:
+        print(f"  rejected (made again next run): {' / '.join(slot)}")
+    return 0
+
+
+def watch_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.flows.file_drop import watch_inbox
+
+    return watch_inbox(
+        args.inbox, output=args.output, once=args.once, poll=args.poll, settle=args.settle
+    )
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.flows.service import serve_deployments
+    from catalog_imagegen.settings_file import load_settings_with
+
+    settings = load_settings_with(inbox=args.inbox, catalog=args.catalog)
+    serve_deployments(settings)
+    return 0

@@ -1,0 +1,81 @@
+"""What a finished run prints, and the exit code it ends with.
+
+Exit codes: 0 everything done, 1 some images failed or were not dispatched, 2 the input cannot be
+used (one line, no traceback), 3 the run was stopped (bad key, out of credit, store access denied),
+4 an identical backfill is already running.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
+
+
+def report_state(state: Any) -> int:
+    """Print a finished run's summary (or its one-line error) and choose the exit code."""
+    summary = state.result(raise_on_failure=False)
+    if summary is None or isinstance(summary, BaseException):
+        print(f"error: {state.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print_summary(summary)
+    if summary.stop_reason:
+        return EXIT_STOPPED
+    return EXIT_OK if summary.ok else EXIT_FAILURES
+
+
+def print_summary(summary: Any) -> None:
+    out = sys.stdout
+    print(
+        f"\nRun {summary.run_id}: {summary.planned} images planned, {summary.generated} generated, "
+        f"{summary.skipped} skipped (already done), {summary.failed} failed, "
+        f"{summary.not_dispatched} not dispatched; {summary.rejected_rows} catalog rows rejected",
+        file=out,
+    )
+    if summary.stop_reason:
+        print(f"STOPPED: {summary.stop_reason}", file=out)
+    for failure in summary.failures[:20]:
+        print(f"  failed: {failure['job']}: {failure['reason']}", file=out)
+    if len(summary.failures) > 20:
+        print(f"  ... and {len(summary.failures) - 20} more (see the run manifest)", file=out)
+    for reject in summary.rejects[:20]:
+        print(f"  {reject}", file=out)
+    actual = "" if summary.actual_cost is None else f", actual ${summary.actual_cost:.2f}"
+    if summary.estimated_cost or summary.actual_cost:
+        print(f"Cost:         estimated ${summary.estimated_cost:.2f}{actual}", file=out)
+    print_flags(summary.flags, out)
+    for label, value in (
+        ("Output", summary.output),
+        ("Manifest", summary.manifest),
+        ("Run manifest", summary.run_manifest),
+        ("Images CSV", summary.images_report),
+        ("Rejects", summary.rejects_report),
+        ("Shopify CSV", getattr(summary, "shopify_import", "")),
+        ("Review page", summary.review_page),
+    ):
+        if value:
+            print(f"{label + ':':<14}{value}", file=out)
+    if summary.awaiting_approval:
+        print(f"\nAWAITING APPROVAL: catalog-imagegen approve {summary.run_id}", file=out)
+    if summary.preview:
+        from catalog_imagegen.definitions import PREVIEW_NOTICE
+
+        print(f"\nNOTE: {PREVIEW_NOTICE}", file=out)
+
+
+def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
+    """Colour QA flags: counts by kind, then the first few with what was measured."""
+    if not flags:
+        return
+    counts: dict[str, int] = {}
+    for flag in flags:
+        counts[flag["kind"]] = counts.get(flag["kind"], 0) + 1
+    print("Flagged:      " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), file=out)
+    for flag in flags[:20]:
+        details = ", ".join(
+            f"{k} {v}" for k, v in flag.items() if k not in ("job", "kind", "image")
+        )
+        print(f"  {flag['kind']}: {flag['job']}" + (f" ({details})" if details else ""), file=out)
+    if len(flags) > 20:
+        print(f"  ... and {len(flags) - 20} more (see the run manifest)", file=out)

@@ -1,0 +1,282 @@
+"""Making the images: bounded async fan-out over jobs, storing each image as it arrives.
+
+One ``ImageMaker`` serves a whole run: its slots (requests in flight) are shared by every chunk
+of jobs the flow hands it, so chunks overlap and the provider never idles between them. A job
+that depends on another (a colour edited from a base image) waits for its base without holding a
+slot, so other products keep the provider busy meanwhile. Uploads happen outside the provider's
+slots, bounded separately, so a slow store does not eat request capacity and memory stays flat.
+With a ``ReviewSettings``, every image is measured before it is stored (``image_review``): its
+flags go on its manifest entry, and a wrong colour may be retried once with a stronger prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from catalog_imagegen.catalog.sources import SourceImageError, SourceLoader
+from catalog_imagegen.generation.base_images import BaseImages, BaseUnavailable
+from catalog_imagegen.generation.image_files import InvalidImage, check_image
+from catalog_imagegen.generation.outcomes import (
+    JobOutcome,
+    OnOutcome,
+    RunControl,
+    Status,
+    entry_for,
+    now_iso,
+    object_metadata,
+)
+from catalog_imagegen.generation.provenance import (
+    ALGORITHMIC_MEDIA,
+    TRAINED_ALGORITHMIC_MEDIA,
+    mark_source_type,
+)
+from catalog_imagegen.generation.providers.base import (
+    CONTENT_TYPES,
+    GeneratedImage,
+    ImageProvider,
+    ImageRequest,
+    JobFailed,
+    ProviderResult,
+    RunHalted,
+    SourceImage,
+)
+from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.review.image_review import (
+    ImageReview,
+    ReviewSettings,
+    flag_near_duplicates,
+    review_image,
+    stronger_colour_prompt,
+)
+from catalog_imagegen.storage.base import ObjectStore, StoreAccessDenied, StoreError
+from catalog_imagegen.storage.manifest import IMMUTABLE
+
+T = TypeVar("T")
+
+
+class ImageMaker:
+    def __init__(
+        self,
+        provider: ImageProvider,
+        store: ObjectStore,
+        sources: SourceLoader,
+        *,
+        run_id: str,
+        concurrency: int,
+        control: RunControl,
+        on_outcome: OnOutcome | None = None,
+        review: ReviewSettings | None = None,
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.sources = sources
+        self.run_id = run_id
+        self.control = control
+        self.review = review  # None: no colour QA
+        self._on_outcome = on_outcome
+        self._slots = asyncio.Semaphore(concurrency)
+        # Images made but not yet stored. A request slot is given back only once its image has a
+        # place here, so a slow store slows the requests instead of piling images up in memory.
+        self._unstored = asyncio.Semaphore(max(4, concurrency))
+        # Its own threads for storing and checking images: asyncio's default pool has about six,
+        # and S3 puts or fsyncs waiting in it would hold back a run of 32 requests in flight.
+        self._workers = ThreadPoolExecutor(max(4, concurrency), thread_name_prefix="store")
+        self._finished: dict[str, asyncio.Future[JobOutcome]] = {}
+        self._bases = BaseImages(store)
+
+    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
+
+    def close(self) -> None:
+        self._workers.shutdown(wait=True)
+
+    async def make(self, jobs: Sequence[Job]) -> list[JobOutcome]:
+        """Make ``jobs``; a dependent must come in the same call as its base (or after it)."""
+        loop = asyncio.get_running_loop()
+        for job in jobs:
+            self._finished.setdefault(job.key, loop.create_future())
+            self._bases.expect(job)
+        outcomes = list(await asyncio.gather(*(self._make_one(job) for job in jobs)))
+        if self.review is not None:
+            flag_near_duplicates(outcomes, self.review)
+        return outcomes
+
+    async def _make_one(self, job: Job) -> JobOutcome:
+        try:
+            outcome = await self._attempt(job)
+        except Exception as error:  # a bug must fail one job, never the run's bookkeeping
+            outcome = JobOutcome(job, "failed", f"internal error: {type(error).__name__}: {error}")
+        future = self._finished.pop(job.key, None)
+        if future is not None and not future.done():
+            future.set_result(outcome)
+        if self._on_outcome is not None:
+            self._on_outcome(outcome)
+        return outcome
+
+    async def _attempt(self, job: Job) -> JobOutcome:
+        base: SourceImage | None = None
+        if job.depends_on is not None:
+            # Waiting for the base holds no slot, so other products keep the provider busy.
+            waited = await self._bases.wait(job, self._finished.get(job.depends_on))
+            if isinstance(waited, BaseUnavailable):
+                return JobOutcome(job, waited.status, waited.reason)
+            job, base = waited
+        made = await self._generate(job, lambda: self.request_for(job, base), hold_place=True)
+        if isinstance(made, JobOutcome):
+            return made
+        try:
+            review = await self._review(job, made)
+            if review is not None and review.colour_mismatch and self._retries_colour:
+                made, review = await self._retry_colour(job, base, made, review)
+            return await self._in_thread(self._store_result, job, made, review)
+        finally:
+            self._unstored.release()
+
+    async def _generate(
+        self, job: Job, build: Callable[[], Awaitable[ImageRequest]], *, hold_place: bool = False
+    ) -> ProviderResult | JobOutcome:
+        """The provider's answer; with ``hold_place``, also a place among the unstored images,
+        taken before the request slot is given back (the caller releases it)."""
+        async with self._slots:
+            refusal = self.control.claim(job)
+            if refusal:
+                return JobOutcome(job, "not_dispatched", refusal)
+            try:
+                result = await self.provider.create_images(await build())
+                if hold_place:
+                    await self._unstored.acquire()
+                return result
+            except SourceImageError as error:
+                return JobOutcome(job, "failed", str(error))
+            except RunHalted as error:
+                self.control.halt(error.reason)
+                # Refused before sending anything (the run had already stopped): not dispatched.
+                status: Status = "failed" if error.attempts else "not_dispatched"
+                return JobOutcome(job, status, error.reason, attempts=error.attempts)
+            except JobFailed as error:
+                return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
+
+    @property
+    def _retries_colour(self) -> bool:
+        return self.review is not None and self.review.colour_retry
+
+    async def _review(self, job: Job, result: ProviderResult) -> ImageReview | None:
+        if self.review is None or not result.images:
+            return None
+        try:
+            return await self._in_thread(review_image, job, result.images[0].data, self.review)
+        except (OSError, ValueError):
+            return None  # not an image: storing it fails the job with the reason
+
+    async def _retry_colour(
+        self, job: Job, base: SourceImage | None, first: ProviderResult, review: ImageReview
+    ) -> tuple[ProviderResult, ImageReview]:
+        async def stronger() -> ImageRequest:
+            request = await self.request_for(job, base)
+            return replace(request, prompt=stronger_colour_prompt(job, review))
+
+        retried = await self._generate(job, stronger)
+        if isinstance(retried, JobOutcome):
+            return first, review  # the retry could not run: keep the first image, flagged
+        second = await self._review(job, retried)
+        if second is None:
+            return first, review
+        flags = tuple(
+            {**f, "retried": True} if f["kind"] == "colour_mismatch" else f for f in second.flags
+        )
+        attempts = first.attempts + retried.attempts
+        usage = {
+            k: first.usage.get(k, 0) + retried.usage.get(k, 0)
+            for k in {*first.usage, *retried.usage}
+        }
+        return replace(retried, attempts=attempts, usage=usage), replace(second, flags=flags)
+
+    async def request_for(self, job: Job, base: SourceImage | None = None) -> ImageRequest:
+        images: tuple[SourceImage, ...] = ()
+        if base is not None:
+            images = (base,)
+        elif job.mode == "edit" and job.source_image:
+            images = (await self.sources.load(job.source_image),)
+        return ImageRequest(
+            prompt=job.prompt,
+            settings=job.settings,
+            mode=job.mode,
+            images=images,
+            label=job.label,
+            colour=job.colour.name,
+            colour_rgb=job.colour.rgb,
+            season=job.season,
+        )
+
+    def _store_result(
+        self, job: Job, result: ProviderResult, review: ImageReview | None = None
+    ) -> JobOutcome:
+        attempts = result.attempts
+        usage = dict(result.usage)
+        if not result.images:
+            return JobOutcome(job, "failed", "provider returned no image", attempts, usage=usage)
+        try:
+            sizes = [check_image(image.data, job.settings.output_format) for image in result.images]
+            images = [
+                self._marked(image, size) for image, size in zip(result.images, sizes, strict=True)
+            ]
+            keys = [_image_key(job, index) for index in range(len(images))]
+            digests = [hashlib.sha256(image.data).hexdigest() for image in images]
+            # Alternates first, the primary last: the primary's presence means the job is done.
+            for index in reversed(range(len(images))):
+                self._put_image(job, keys[index], images[index], sizes[index], digests[index])
+        except InvalidImage as error:
+            return JobOutcome(job, "failed", f"provider returned {error}", attempts, usage=usage)
+        except StoreAccessDenied as error:
+            self.control.halt(str(error))
+            return JobOutcome(job, "failed", str(error), attempts, usage=usage)
+        except StoreError as error:
+            return JobOutcome(job, "failed", f"upload failed: {error}", attempts, usage=usage)
+        primary = images[0]
+        self._bases.keep(job, primary.data)
+        entry = entry_for(
+            job,
+            storage_key=keys[0],
+            url=self.store.url_for(keys[0]),
+            sha256=digests[0],
+            size=len(primary.data),
+            width=sizes[0][0],
+            height=sizes[0][1],
+            created_at=now_iso(),
+            run_id=self.run_id,
+            model=self.provider.model,
+            alternates=tuple(keys[1:]),
+            flags=review.flags if review else (),
+        )
+        return JobOutcome(
+            job, "generated", attempts=attempts, entry=entry, usage=usage, review=review
+        )
+
+    def _marked(self, image: GeneratedImage, size: tuple[int, int]) -> GeneratedImage:
+        """The image declaring in its XMP how it was made (Merchant Center asks for AI images)."""
+        source_type = ALGORITHMIC_MEDIA if self.provider.is_preview else TRAINED_ALGORITHMIC_MEDIA
+        data = mark_source_type(image.data, image.format, source_type, size)
+        return GeneratedImage(data, image.format, image.width, image.height)
+
+    def _put_image(
+        self, job: Job, key: str, image: GeneratedImage, size: tuple[int, int], sha256: str
+    ) -> None:
+        self.store.put(
+            key,
+            image.data,
+            content_type=CONTENT_TYPES[image.format],
+            cache_control=IMMUTABLE,
+            metadata=object_metadata(job, self.provider.model, size, sha256),
+        )
+
+
+def _image_key(job: Job, index: int) -> str:
+    if index == 0:
+        return job.storage_key
+    stem, _, ext = job.storage_key.rpartition(".")
+    return f"{stem}-{index + 1}.{ext}"

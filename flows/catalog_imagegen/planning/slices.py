@@ -1,0 +1,148 @@
+"""A backfill's slice against the store: what to make, what to skip, and what it would cost.
+
+``plan_slice`` reads the latest manifest, the run whose failures are asked for, and one listing of
+``images/``; everything else is pure. ``forecast`` is the dry run: the same slice, the same spend
+limits (``RunControl``), and no provider call, so its counts are what the real run then does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from catalog_imagegen.generation.outcomes import JobOutcome, RunControl
+from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.planning.pricing import PriceTable
+from catalog_imagegen.planning.selection import (
+    LAST_RUN,
+    JobState,
+    Selection,
+    Slot,
+    select_jobs,
+    state_of,
+)
+from catalog_imagegen.review.image_review import flagged_slots
+from catalog_imagegen.settings import Settings
+from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.resume import recover_entry, split_done
+from catalog_imagegen.storage.run_history import UnknownRun, load_run
+
+
+@dataclass(slots=True)
+class SlicePlan:
+    todo: list[Job]  # to request from the provider, forced redos included
+    skipped: list[JobOutcome]  # already stored, reported as skipped
+    selection: Selection
+    states: Counter[JobState] = field(default_factory=Counter)
+
+
+def plan_slice(
+    jobs: Sequence[Job],
+    selection: Selection,
+    store: ObjectStore,
+    run_id: str,
+    *,
+    recover: bool = True,
+) -> SlicePlan:
+    """Select the slice and split off what is stored; ``recover=False`` skips manifest entries
+    for images stored by a crashed run (a dry run does not need them)."""
+    latest = load_latest(store)
+    failed = failed_slots(
+        store, selection.only_failed or LAST_RUN, required=bool(selection.only_failed)
+    )
+    flagged = flagged_slots(latest, selection.flag_kinds)
+    chosen = select_jobs(jobs, selection, latest.entries, failed, flagged)
+    split = split_done(chosen, store, latest)
+    stored = {job.key for job in split.done}
+    states = Counter(
+        state_of(
+            job, latest.entries, stored=job.key in stored, failed_last_run=failed, flagged=flagged
+        )
+        for job in chosen
+    )
+    if selection.force or selection.only_flagged:  # a flagged image is stored: redo it
+        redo = secrets.token_hex(4)  # a new storage key: the stored image stays cacheable
+        done = {job.key for job in split.done}
+        todo = [replace(job, redo=redo) if job.key in done else job for job in chosen]
+        return SlicePlan(todo=todo, skipped=[], selection=selection, states=states)
+    skipped = [
+        JobOutcome(
+            job,
+            "skipped",
+            entry=split.known.get(job.key)
+            or (recover_entry(job, store, run_id) if recover else None),
+        )
+        for job in split.done
+    ]
+    return SlicePlan(todo=split.todo, skipped=skipped, selection=selection, states=states)
+
+
+def failed_slots(store: ObjectStore, run_id: str, *, required: bool) -> set[Slot]:
+    try:
+        return load_run(store, run_id).failed_slots()
+    except UnknownRun:
+        if required:
+            raise
+        return set()
+
+
+@dataclass(slots=True)
+class Forecast:
+    states: dict[str, int]
+    generate: int
+    skip: int
+    not_dispatched: int
+    estimated_cost: float
+    unpriced: int
+    stop_reason: str | None = None
+
+    def lines(self) -> list[str]:
+        by_state = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in self.states.items())
+        lines = [
+            f"Dry run: {sum(self.states.values())} jobs selected ({by_state or 'none'})",
+            f"  would generate {self.generate}, skip {self.skip} (already stored), "
+            f"not dispatch {self.not_dispatched}",
+            f"  estimated cost ${self.estimated_cost:.2f}"
+            + (f" ({self.unpriced} jobs without a price)" if self.unpriced else ""),
+        ]
+        if self.stop_reason:
+            lines.append(f"  would stop dispatching: {self.stop_reason}")
+        return lines
+
+
+def spend_control(settings: Settings, prices: PriceTable) -> RunControl:
+    """The limits a run dispatches under; the dry run uses the same ones."""
+    return RunControl(
+        max_images=settings.max_images, max_cost=settings.max_cost, cost_of=prices.estimate
+    )
+
+
+def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Forecast:
+    """What the run would do, dispatching in plan order under the same limits."""
+    generate = cost = 0.0
+    unpriced = 0
+    refusal = None
+    for job in plan.todo:
+        refused = control.claim(job)
+        if refused:
+            refusal = refusal or refused
+            continue
+        generate += 1
+        estimate = prices.estimate(job)
+        unpriced += estimate is None
+        cost += estimate or 0.0
+    states = {s: plan.states[s] for s in ("new", "done", "changed", "failed_last_time")}
+    if plan.states["flagged"]:
+        states["flagged"] = plan.states["flagged"]
+    return Forecast(
+        states=states,
+        generate=int(generate),
+        skip=len(plan.skipped),
+        not_dispatched=len(plan.todo) - int(generate),
+        estimated_cost=round(cost, 6),
+        unpriced=unpriced,
+        stop_reason=refusal,
+    )

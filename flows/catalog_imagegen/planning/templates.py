@@ -1,0 +1,205 @@
+"""Prompt templates and seasons, loaded from the ``templates/`` folder.
+
+A template is one Jinja file. Its image settings sit in a leading comment written as TOML, so the
+prompt and what it asks for travel together and the line numbers in errors are the file's own::
+
+    {#-
+    description = "Square product card"
+    mode = "generate"            # or "edit": start from the product photo (source_image)
+    size = "1024x1024"
+    quality = "medium"
+    -#}
+    Studio photo of {{ product.title }} in {{ colour }} ...
+
+Templates render in a sandbox with strict undefined variables. A template's version is the hash of
+its file, so it changes whenever its text or settings change. Seasons are data: ``seasons.toml``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, cast
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from catalog_imagegen.generation.providers.base import ImageSettings, Mode
+
+VariantStrategy = Literal["independent", "edit_source", "chain"]
+_FRONT_MATTER = re.compile(r"\A\{#-?(.*?)-?#\}\n?", re.DOTALL)
+_SETTING_FIELDS = {f for f in ImageSettings.__dataclass_fields__}
+_TEMPLATE_FIELDS = {"description", "mode", "variant_strategy", "mask", "reference_images"}
+SEASONS_FILE = "seasons.toml"
+
+
+class TemplateError(Exception):
+    """A template cannot be loaded or rendered. The message names the template and the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Season:
+    name: str
+    label: str
+    setting: str
+    light: str
+    props: str
+    accent: str = "#dddddd"  # a colour the offline preview uses for the season band
+
+    def as_context(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "setting": self.setting,
+            "light": self.light,
+            "props": self.props,
+        }
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    version: str
+    mode: Mode
+    settings: ImageSettings
+    description: str = ""
+    variant_strategy: VariantStrategy = "independent"
+    mask: str | None = None  # path of a mask PNG, relative to the templates folder
+    reference_images: tuple[str, ...] = ()
+    path: str = ""
+    compiled: jinja2.Template | None = field(default=None, compare=False, repr=False)
+    globals: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def render(self, context: Mapping[str, Any], *, sku: str) -> str:
+        """The prompt for one job, whitespace tidied. Raises ``TemplateError`` naming the line."""
+        compiled = self.compiled
+        assert compiled is not None
+        try:
+            # Same as compiled.render(context), minus re-merging the globals ChainMap per call:
+            # planning renders a million prompts, and that merge was a fifth of the time.
+            variables = {**self.globals, **context}
+            text = "".join(compiled.root_render_func(compiled.new_context(variables, shared=True)))
+        except Exception:
+            text = self._render_for_error(context, sku)
+        return " ".join(text.split())
+
+    def _render_for_error(self, context: Mapping[str, Any], sku: str) -> str:
+        """Render again the ordinary way: Jinja then rewrites the traceback to template lines."""
+        compiled = self.compiled
+        assert compiled is not None
+        try:
+            return compiled.render(context)
+        except Exception as error:  # a filter may raise anything; a row must not stop the run
+            line = _error_line(error.__traceback__, compiled.filename)
+            where = f"line {line}" if line else "render"
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            raise TemplateError(f"template '{self.name}' {where}: {message} (SKU {sku})") from None
+
+
+def load_templates(folder: Path) -> dict[str, PromptTemplate]:
+    environment = _environment(folder)
+    templates = {}
+    for path in sorted(folder.glob("*.j2")):
+        templates[path.stem] = _load_template(environment, path)
+    if not templates:
+        raise TemplateError(f"{folder}: no prompt templates (*.j2) found")
+    return templates
+
+
+def load_seasons(folder: Path) -> dict[str, Season]:
+    path = folder / SEASONS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError(f"{path}: seasons file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise TemplateError(f"{path}: {error}") from None
+    seasons = {}
+    for name, values in data.items():
+        missing = [k for k in ("setting", "light", "props") if k not in values]
+        if missing:
+            raise TemplateError(f"{path}: season '{name}' lacks {', '.join(missing)}")
+        seasons[name] = Season(
+            name=name,
+            label=str(values.get("label", name.title())),
+            setting=str(values["setting"]),
+            light=str(values["light"]),
+            props=str(values["props"]),
+            accent=str(values.get("accent", "#dddddd")),
+        )
+    return seasons
+
+
+def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplate:
+    source = path.read_bytes()
+    text = source.decode("utf-8")
+    settings = _front_matter(text, path)
+    unknown = set(settings) - _SETTING_FIELDS - _TEMPLATE_FIELDS
+    if unknown:
+        raise TemplateError(f"{path.name}: unknown setting(s) {', '.join(sorted(unknown))}")
+    mode = cast(Mode, settings.get("mode", "generate"))
+    if mode not in ("generate", "edit"):
+        raise TemplateError(f"{path.name}: mode must be 'generate' or 'edit', not '{mode}'")
+    strategy = settings.get("variant_strategy", "independent")
+    if strategy not in ("independent", "edit_source", "chain"):
+        raise TemplateError(f"{path.name}: unknown variant_strategy '{strategy}'")
+    image = {k: v for k, v in settings.items() if k in _SETTING_FIELDS}
+    if mode == "edit":
+        image.setdefault("input_fidelity", "high")
+    try:
+        compiled = environment.get_template(path.name)
+        image_settings = ImageSettings(**image)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(
+            f"template '{path.stem}' line {error.lineno}: {error.message}"
+        ) from None
+    except TypeError as error:
+        raise TemplateError(f"{path.name}: {error}") from None
+    return PromptTemplate(
+        name=path.stem,
+        version=hashlib.sha256(source).hexdigest()[:12],
+        mode=mode,
+        settings=image_settings,
+        description=str(settings.get("description", "")),
+        variant_strategy=cast(VariantStrategy, strategy),
+        mask=settings.get("mask"),
+        reference_images=tuple(settings.get("reference_images", ())),
+        path=str(path),
+        compiled=compiled,
+        globals=dict(compiled.globals),
+    )
+
+
+def _front_matter(text: str, path: Path) -> dict[str, Any]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}
+    try:
+        return tomllib.loads(match.group(1))
+    except tomllib.TOMLDecodeError as error:
+        raise TemplateError(f"{path.name}: settings comment is not valid TOML ({error})") from None
+
+
+def _error_line(traceback: TracebackType | None, filename: str | None) -> int | None:
+    line = None
+    while traceback is not None:
+        if filename and traceback.tb_frame.f_code.co_filename == filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
