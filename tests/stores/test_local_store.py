@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,20 @@ def test_processes_sharing_a_folder_all_land_in_latest(tmp_path: Path) -> None:
         assert process.exitcode == 0
     skus = {slot[0] for slot in load_latest(LocalDirectoryStore(tmp_path)).entries}
     assert skus == {f"SKU-{n}" for n in range(4)}
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
+def test_objects_follow_the_umask_so_a_web_server_can_serve_them(
+    tmp_path: Path, umask: int, mode: int
+) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    previous = os.umask(umask)
+    try:
+        store.put("images/a/1.png", b"1", content_type="image/png")
+        store.put(
+            "manifests/latest.json", b"{}", content_type="application/json", if_none_match=True
+        )
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "images/a/1.png").stat().st_mode) == mode
+    assert stat.S_IMODE((tmp_path / "manifests/latest.json").stat().st_mode) == mode

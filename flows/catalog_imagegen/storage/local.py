@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import posixpath
-import tempfile
+import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -180,7 +180,10 @@ class LocalDirectoryStore:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    # Not mkstemp: it makes 0600 files, which a web server running as another user cannot serve.
+    # Asking for 0666 lets the kernel apply the umask, like any other program's output.
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.part"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
