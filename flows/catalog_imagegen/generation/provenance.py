@@ -1,9 +1,10 @@
 """Marking images as AI-generated in their own metadata (XMP), as Google Merchant Center requires.
 
 The IPTC ``DigitalSourceType`` goes into an XMP packet inserted into the file's bytes without
-re-encoding the pixels: an ``iTXt`` chunk in PNG, an ``APP1`` segment in JPEG, an ``XMP`` chunk
-in WebP (adding the extended ``VP8X`` header when the file is a simple one). An image that already
-carries XMP keeps it untouched, so nothing is ever stripped.
+re-encoding the pixels: an ``iTXt`` chunk in PNG, an ``APP1`` segment in JPEG (after its JFIF
+``APP0``), an ``XMP`` chunk in WebP (adding the extended ``VP8X`` header, with its alpha flag,
+when the file is a simple one). An image that already carries XMP keeps it untouched, so nothing
+is ever stripped. ``tests/test_provenance.py`` checks every format with exiftool.
 """
 
 from __future__ import annotations
@@ -69,7 +70,18 @@ def _jpeg_with_xmp(data: bytes, packet: bytes) -> bytes:
         return data
     payload = _XMP_NAMESPACE_JPEG + packet
     segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
-    return data[:2] + segment + data[2:]
+    at = _after_leading_headers(data)
+    return data[:at] + segment + data[at:]
+
+
+def _after_leading_headers(data: bytes) -> int:
+    """Where XMP goes: after the JFIF APP0 and Exif APP1 that readers expect right after SOI."""
+    at = 2
+    while data[at : at + 2] == b"\xff\xe0" or (
+        data[at : at + 2] == b"\xff\xe1" and data[at + 4 : at + 10] == b"Exif\x00\x00"
+    ):
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return at
 
 
 def _webp_with_xmp(data: bytes, packet: bytes, size: tuple[int, int]) -> bytes:
@@ -83,9 +95,17 @@ def _webp_with_xmp(data: bytes, packet: bytes, size: tuple[int, int]) -> bytes:
         chunks = chunks[:8] + bytes([flags | 0x04]) + chunks[9:]
     else:
         width, height = size
-        vp8x = bytes([0x04, 0, 0, 0]) + (width - 1).to_bytes(3, "little")
+        vp8x = bytes([0x04 | _alpha_flag(chunks), 0, 0, 0]) + (width - 1).to_bytes(3, "little")
         vp8x += (height - 1).to_bytes(3, "little")
         chunks = b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x + chunks
     xmp = b"XMP " + struct.pack("<I", len(packet)) + packet + (b"\x00" if len(packet) % 2 else b"")
     chunks += xmp
     return b"RIFF" + struct.pack("<I", len(chunks) + 4) + b"WEBP" + chunks
+
+
+def _alpha_flag(simple: bytes) -> int:
+    """VP8X's alpha bit for a simple file: a lossless (VP8L) bitstream says whether it uses alpha
+    (bit 28 after its signature byte); a simple lossy (VP8) file has none."""
+    if simple[:4] != b"VP8L":
+        return 0
+    return 0x10 if int.from_bytes(simple[9:13], "little") >> 28 & 1 else 0
