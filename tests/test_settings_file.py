@@ -9,7 +9,12 @@ import pytest
 from catalog_imagegen.definitions import build_provider
 from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
 from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
-from catalog_imagegen.settings_file import SettingsFileError, load_settings, with_endpoint
+from catalog_imagegen.settings_file import (
+    SettingsFileError,
+    load_settings,
+    load_settings_with,
+    with_endpoint,
+)
 
 
 def write(folder: Path, text: str) -> Path:
@@ -46,8 +51,9 @@ def test_the_file_overrides_the_environment_and_names_the_key_variable(tmp_path:
 
 def test_the_settings_path_can_be_named(tmp_path: Path) -> None:
     path = tmp_path / "elsewhere.toml"
-    path.write_text('base_url = "http://127.0.0.1:9/v1"\n')
-    settings = load_settings({"CATALOG_IMAGEGEN_SETTINGS": str(path)}, tmp_path / "nowhere")
+    path.write_text('base_url = "http://127.0.0.1:9/v1"\napi_key_env = "GATEWAY_KEY"\n')
+    env = {"CATALOG_IMAGEGEN_SETTINGS": str(path), "GATEWAY_KEY": "gw-1"}
+    settings = load_settings(env, tmp_path / "nowhere")
     assert settings.base_url == "http://127.0.0.1:9/v1"
 
 
@@ -93,3 +99,44 @@ async def test_a_key_selects_the_http_provider_else_the_offline_preview(tmp_path
     assert (provider.limiter.concurrency, provider.limiter.rpm) == (5, 30)
     assert "sk-live" not in repr(provider)
     await provider.aclose()
+
+
+@pytest.mark.parametrize(
+    ("env", "file", "key"),
+    [
+        ({"OPENAI_API_KEY": "sk-o"}, "", "sk-o"),
+        ({"OPENAI_API_KEY": "sk-o", "OPENAI_BASE_URL": "http://gw/v1"}, "", "sk-o"),
+        ({"OPENAI_API_KEY": "sk-o", "WISGATE_API_KEY": "wg"}, 'provider = "wisgate"\n', "wg"),
+        (
+            {"OPENAI_API_KEY": "sk-o", "GW": "gw"},
+            'base_url = "https://gw.example/v1"\napi_key_env = "GW"\n',
+            "gw",
+        ),
+        ({"OPENAI_API_KEY": "sk-o", "GW": "gw", "CATALOG_IMAGEGEN_API_KEY_ENV": "GW"}, "", "gw"),
+    ],
+)
+def test_each_endpoint_gets_the_key_of_its_own_provider(
+    tmp_path: Path, env: dict[str, str], file: str, key: str
+) -> None:
+    write(tmp_path, file)
+    settings = load_settings(env, tmp_path)
+    assert settings.api_key is not None and settings.api_key.reveal() == key
+
+
+@pytest.mark.parametrize(
+    ("file", "flags", "message"),
+    [
+        ('provider = "wisgate"\n', {}, "WISGATE_API_KEY is not set"),
+        ("", {"provider": "wisgate"}, "WISGATE_API_KEY is not set"),
+        ('base_url = "https://gw.example/v1"\n', {}, "no API key variable for https://gw.example"),
+        ("", {"base_url": "https://gw.example/v1"}, 'api_key_env = "VARIABLE"'),
+    ],
+)
+def test_openai_key_never_goes_to_another_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str, flags: dict[str, str], message: str
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-only")
+    write(tmp_path, file)
+    with pytest.raises(SettingsFileError, match=message) as raised:
+        load_settings_with(**flags)
+    assert "sk-openai-only" not in str(raised.value)

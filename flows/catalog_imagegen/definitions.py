@@ -101,6 +101,6 @@ def build_resources(settings: Settings, seasons: Mapping[str, Season]) -> Resour
 PREVIEW_NOTICE = (
     "No OPENAI_API_KEY is set, so these images are offline PREVIEWS (flat colour cards that show "
     "each SKU x colour x season x template), not generated photos. To generate real images, set "
-    "OPENAI_API_KEY (and OPENAI_BASE_URL, or CATALOG_IMAGEGEN_PROVIDER=wisgate, for another "
-    "OpenAI-compatible gateway) and run again."
+    "OPENAI_API_KEY (or WISGATE_API_KEY with CATALOG_IMAGEGEN_PROVIDER=wisgate, or a gateway's "
+    "own key named by CATALOG_IMAGEGEN_API_KEY_ENV) and run again."
 )

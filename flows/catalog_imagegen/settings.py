@@ -1,7 +1,7 @@
 """Settings: environment variables (the ecosystem's own names first), then command-line flags.
 
 - ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``: the image API, as the OpenAI SDK names them. No key
-  means offline preview images.
+  means offline preview images. Other endpoints take their own key (``provider_keys``).
 - ``AWS_*`` (profile, region, credentials, ``AWS_ENDPOINT_URL_S3``): read by boto3 itself.
 - ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder,
   ``PRICES_FILE`` for the price table, ``PREVIEW_LATENCY`` to slow offline previews down,
@@ -51,6 +51,8 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: default_templates_dir())
     model: str = DEFAULT_MODEL
     api_key: Secret | None = field(default=None, repr=False)
+    # The variable holding the key for a custom base URL (``provider_keys``); a name, not a key.
+    api_key_env: str | None = None
     base_url: str = PROVIDER_PRESETS["openai"]
     concurrency: int = 8
     rpm: int | None = None
@@ -95,8 +97,6 @@ class Settings:
 def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    if key := env.get("OPENAI_API_KEY"):
-        values["api_key"] = Secret(key)
     preset = env.get(f"{ENV_PREFIX}PROVIDER", "").lower()
     if preset and preset not in PROVIDER_PRESETS:
         raise ValueError(f"{ENV_PREFIX}PROVIDER must be one of {', '.join(PROVIDER_PRESETS)}")
@@ -127,6 +127,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("approval_required", approval_setting),
         ("season_lead_days", int),
         ("refresh_cron", str),
+        ("api_key_env", str),
     ):
         raw = env.get(ENV_PREFIX + ENV_NAMES.get(name, name.upper()))
         if raw:

@@ -20,10 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from catalog_imagegen.provider_keys import ProviderKeyError, with_provider_key
 from catalog_imagegen.settings import (
     ENV_PREFIX,
     PROVIDER_PRESETS,
-    Secret,
     Settings,
     settings_from_env,
 )
@@ -50,13 +50,24 @@ class SettingsFileError(ValueError):
 
 
 def load_settings(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
-    """Environment, then the settings file if there is one."""
+    """Environment, then the settings file if there is one, then the endpoint's own key."""
     env = os.environ if environ is None else environ
+    return with_key(_settings_without_key(env, cwd or Path.cwd()), env)
+
+
+def _settings_without_key(env: Mapping[str, str], cwd: Path) -> Settings:
     settings = settings_from_env(env)
-    path = settings_file_path(env, cwd or Path.cwd())
+    path = settings_file_path(env, cwd)
     if path is None:
         return settings
     return apply_settings_file(settings, read_settings_file(path), env, source=str(path))
+
+
+def with_key(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    try:
+        return with_provider_key(settings, environ)
+    except ProviderKeyError as error:
+        raise SettingsFileError(str(error)) from None
 
 
 def settings_file_path(environ: Mapping[str, str], cwd: Path) -> Path | None:
@@ -93,7 +104,7 @@ def apply_settings_file(
     if key_env is not None:
         if not environ.get(key_env):
             raise SettingsFileError(f"{source} says api_key_env = {key_env!r}, but it is not set")
-        settings = replace(settings, api_key=Secret(environ[key_env]))
+        settings = replace(settings, api_key_env=key_env)
     if "templates_dir" in checked:
         checked["templates_dir"] = Path(checked["templates_dir"])
     provider, base_url = checked.pop("provider", None), checked.pop("base_url", None)
@@ -127,6 +138,7 @@ def load_settings_with(
     *, provider: str | None = None, base_url: str | None = None, **overrides: Any
 ) -> Settings:
     """Environment, settings file, then flags (``None``: not given), then ``--provider`` /
-    ``--base-url``: the order every run, backfill and command loads its settings in."""
-    settings = load_settings().with_overrides(**overrides)
-    return with_endpoint(settings, provider=provider, base_url=base_url)
+    ``--base-url``, then the key of that endpoint: the order every run, backfill and command
+    loads its settings in."""
+    settings = _settings_without_key(os.environ, Path.cwd()).with_overrides(**overrides)
+    return with_key(with_endpoint(settings, provider=provider, base_url=base_url), os.environ)

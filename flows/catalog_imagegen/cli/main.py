@@ -110,7 +110,9 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, help="image requests in flight (default 8)")
     parser.add_argument("--rpm", type=int, help="images per minute the provider allows")
     parser.add_argument(
-        "--provider", choices=["openai", "wisgate"], help="endpoint preset (key: OPENAI_API_KEY)"
+        "--provider",
+        choices=["openai", "wisgate"],
+        help="endpoint preset (key: OPENAI_API_KEY or WISGATE_API_KEY)",
     )
     parser.add_argument("--base-url", help="any OpenAI-compatible endpoint (wins over --provider)")
     parser.add_argument("--max-images", type=int, help="stop dispatching after this many images")
