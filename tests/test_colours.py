@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from catalog_imagegen.catalog.colours import (
@@ -16,6 +18,15 @@ from catalog_imagegen.catalog.colours import (
 )
 def test_colour_keys(written: str, key: str) -> None:
     assert colour_key(written) == key
+
+
+def test_non_latin_colour_names_keep_distinct_stable_keys() -> None:
+    keys = [colour_key(name) for name in ("紺", "黒", "白", "Тёмно-синий", "ネイビー", "أزرق")]
+    assert len(set(keys)) == len(keys)
+    assert "unnamed" not in keys
+    assert all(re.fullmatch(r"[a-z0-9-]+", key) for key in keys)
+    assert colour_key(" 紺 ") == colour_key("紺")
+    assert colour_key("Weiß") == "weiss" and colour_key("Ørsted Blå") == "orsted-bla"
 
 
 def test_names_in_text_are_in_order_of_appearance_longest_match_first() -> None:

@@ -92,3 +92,21 @@ def test_windows_1252_and_semicolons(tmp_path: Path) -> None:
     path.write_bytes("sku;title;category;colours\nA-1;Crème Tee;Tops;Crème\n".encode("cp1252"))
     [product] = read_catalog(path).products
     assert product.title == "Crème Tee"
+
+
+def test_non_latin_colours_stay_separate_images(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "JP-1,着物,Tops,紺|黒|白,,\n")
+    [product] = read_catalog(path).products
+    assert [c.name for c in product.colours] == ["紺", "黒", "白"]
+    assert len({c.key for c in product.colours}) == 3
+
+
+def test_two_colour_names_with_one_key_are_a_row_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, HEADER + "A-1,Tee,Tops,Navy Blue|Navy-Blue,,\nB-1,Cap,Hats,Navy|navy,,\n"
+    )
+    catalog = read_catalog(path)
+    assert [(p.sku, [c.name for c in p.colours]) for p in catalog.products] == [("B-1", ["Navy"])]
+    [reject] = catalog.rejects
+    assert (reject.row, reject.column) == (2, "colours")
+    assert "'Navy Blue' and 'Navy-Blue'" in reject.reason

@@ -8,6 +8,7 @@ from the bundled palette of CSS and common apparel names, else it is unknown (un
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -91,9 +92,25 @@ _APPAREL: dict[str, str] = {
 
 
 def colour_key(name: str) -> str:
-    """Normalize a colour name for keys and lookups: ``' Navy Blue '`` -> ``navy-blue``."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return _KEY_UNSAFE.sub("-", folded).strip("-") or "unnamed"
+    """Normalize a colour name for keys and lookups: ``' Navy Blue '`` -> ``navy-blue``.
+
+    Accents fold away (``Crème`` -> ``creme``). Letters with no ASCII form (``紺``, ``Тёмный``)
+    cannot be spelled in a key, so the key ends in a hash of the name instead: ``colour-3f9a2c1b``,
+    the same on every machine, different for every name.
+    """
+    decomposed = unicodedata.normalize("NFKD", " ".join(name.split()).casefold())
+    folded = decomposed.translate(_LATIN_LETTERS)
+    ascii_part = _KEY_UNSAFE.sub("-", folded.encode("ascii", "ignore").decode()).strip("-")
+    if not any(char.isalnum() and not char.isascii() for char in folded):
+        return ascii_part or "unnamed"
+    digest = hashlib.sha256(unicodedata.normalize("NFC", folded).encode()).hexdigest()[:8]
+    return f"{ascii_part or 'colour'}-{digest}"
+
+
+# Latin letters that Unicode does not decompose into a base letter and an accent.
+_LATIN_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i"}
+)
 
 
 def parse_hex(value: str) -> RGB | None:

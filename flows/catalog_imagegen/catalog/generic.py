@@ -74,7 +74,7 @@ def _shared_colours(cell: str, hex_cell: str) -> tuple[tuple[Colour, ...], str |
     if hexes and len(hexes) != len(written):
         return (), f"colour_hex has {len(hexes)} values for {len(written)} colours"
     colours: list[Colour] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for index, item in enumerate(written):
         name, rgb = split_name_and_hex(item)
         if hexes:
@@ -83,11 +83,18 @@ def _shared_colours(cell: str, hex_cell: str) -> tuple[tuple[Colour, ...], str |
                 return (), f"colour_hex value '{hexes[index]}' is not a #rrggbb colour"
         key = colour_key(name)
         if key in seen:
-            continue
-        seen.add(key)
+            if same_name(seen[key], name):
+                continue  # the same colour written twice: one image
+            return (), f"colours '{seen[key]}' and '{name}' would share the key '{key}'"
+        seen[key] = name
         reference: RGB | None = rgb or palette_rgb(name)
         colours.append(Colour(name=name, key=key, rgb=reference))
     return tuple(colours), None
+
+
+def same_name(first: str, second: str) -> bool:
+    """``Navy`` and `` navy``: one colour; ``Navy Blue`` and ``Navy-Blue``: two names."""
+    return " ".join(first.split()).casefold() == " ".join(second.split()).casefold()
 
 
 def read_generic(table: Table) -> tuple[list[Product], list[Reject]]:
@@ -159,7 +166,8 @@ def _product_from_cells(
         return reject("title", "missing title")
     colours, colour_error = parse_colours(cells.get("colours", ""), cells.get("colour_hex", ""))
     if colour_error:
-        return reject("colour_hex", colour_error, cells.get("colour_hex", ""))
+        column = "colours" if colour_error.startswith("colours ") else "colour_hex"
+        return reject(column, colour_error, cells.get(column, ""))
     if not colours:
         return reject("colours", "no colours")
     product = Product(
