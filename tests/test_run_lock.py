@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from catalog_imagegen.storage.local import LocalDirectoryStore
-from catalog_imagegen.storage.run_lock import AlreadyRunning, acquire, idempotency_key, lock_key
+from catalog_imagegen.storage.run_lock import (
+    AlreadyRunning,
+    LockLost,
+    acquire,
+    held,
+    idempotency_key,
+    lock_key,
+)
 
 
 def test_same_parameters_same_key_and_catalog_bytes_count(tmp_path: Path) -> None:
@@ -61,3 +70,36 @@ def test_concurrent_acquires_have_exactly_one_winner(tmp_path: Path) -> None:
         thread.join()
     assert len(winners) == 1
     assert len(refused) == 7
+
+
+def test_a_renewed_lock_is_not_taken_over_however_long_the_run(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    lock = acquire(store, "k", "long-backfill", now=1000.0)
+    for hour in range(1, 10):
+        lock.renew(now=1000.0 + hour * 3600 - 60)
+        with pytest.raises(AlreadyRunning, match="long-backfill"):
+            acquire(store, "k", "newcomer", now=1000.0 + hour * 3600, stale_after=3600)
+
+
+def test_releasing_a_lock_someone_took_over_says_so(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    lock = acquire(store, "k", "stalled", now=1000.0)
+    acquire(store, "k", "taker", now=1000.0 + 7200, stale_after=3600)
+    with pytest.raises(LockLost, match="taker"):
+        lock.renew(now=1000.0 + 7201)
+    with pytest.raises(LockLost, match="taker"):
+        lock.release()
+    holder = json.loads(store.get(lock_key("k")).data)  # type: ignore[union-attr]
+    assert holder["run_id"] == "taker" and not holder.get("released")
+
+
+def test_a_held_lock_beats_while_the_run_works(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    with held(store, "k", "run-1", heartbeat_every=0.01) as lock:
+        first = json.loads(store.get(lock_key("k")).data)  # type: ignore[union-attr]
+        deadline = time.monotonic() + 60
+        while lock.beats == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        beaten = json.loads(store.get(lock_key("k")).data)  # type: ignore[union-attr]
+    assert lock.beats > 0 and beaten["heartbeat"] > first["heartbeat"]
+    assert json.loads(store.get(lock_key("k")).data)["released"]  # type: ignore[union-attr]

@@ -36,7 +36,7 @@ from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.storage.publishing import RunSummary
 from catalog_imagegen.storage.run_history import UnknownRun
-from catalog_imagegen.storage.run_lock import AlreadyRunning, acquire, idempotency_key
+from catalog_imagegen.storage.run_lock import AlreadyRunning, LockLost, held, idempotency_key
 
 ALREADY_RUNNING = "AlreadyRunning"
 
@@ -105,16 +105,16 @@ async def catalog_backfill(
         return Completed(message="\n".join(preview.lines()), data=preview)
     key = idempotency_key(catalog, backfill_parameters(selection, settings))
     try:
-        lock = acquire(resources.store, key, run_id)
+        with held(resources.store, key, run_id):
+            summary = await make_slice(
+                catalog, sliced, prepared, resources, settings, run_id, started_at
+            )
     except AlreadyRunning as error:
         get_run_logger().warning(str(error))
         return Completed(name=ALREADY_RUNNING, message=str(error))
-    try:
-        summary = await make_slice(
-            catalog, sliced, prepared, resources, settings, run_id, started_at
-        )
+    except LockLost as error:
+        get_run_logger().warning(str(error))
     finally:
-        lock.release()
         await resources.provider.aclose()
     return final_state(summary)
 

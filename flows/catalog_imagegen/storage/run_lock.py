@@ -1,10 +1,13 @@
-"""One backfill at a time per parameters: an idempotency key and a create-only lock in the store.
+"""One run at a time per parameters: an idempotency key and a create-only lock in the store.
 
-Two clicks or a retried webhook trigger the same backfill twice. Both derive the same key from the
-catalog's bytes and the backfill's parameters; the first creates ``manifests/locks/{key}.json``
-(create-only, so exactly one wins, on a folder or on S3), the second finds it and does nothing. A
-lock is released at the end by overwriting it (compare-and-swap on its ETag) with ``released``; a
-lock older than ``stale_after`` seconds is taken over, so a crashed run does not block forever.
+Two clicks or a retried webhook trigger the same run or backfill twice. Both derive the same key
+from the catalog's bytes and the parameters; the first creates ``manifests/locks/{key}.json``
+(create-only, so exactly one wins, on a folder or on S3), the second finds it and does nothing.
+While the run works, a heartbeat rewrites the lock every ``HEARTBEAT_EVERY`` seconds
+(compare-and-swap on its ETag); a lock whose last beat is older than ``stale_after`` is taken
+over, so a crashed run blocks the next one for minutes, and a live one is never taken over however
+long it runs. A lock is released at the end by overwriting it with ``released``. A holder that
+finds its lock taken over (its store was unreachable past ``stale_after``) is told: ``LockLost``.
 Through a Prefect deployment the same key serves as the flow run's idempotency key.
 """
 
@@ -13,17 +16,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog_imagegen.storage.base import ObjectStore, PreconditionFailed
+from catalog_imagegen.storage.base import ObjectStore, PreconditionFailed, StoreError
 from catalog_imagegen.storage.manifest import JSON_TYPE
 
 LOCKS_PREFIX = "manifests/locks/"
-STALE_AFTER = 6 * 3600.0
+HEARTBEAT_EVERY = 60.0
+STALE_AFTER = 15 * 60.0  # fifteen missed beats: the holder crashed or lost the store
 
 
 class AlreadyRunning(Exception):
@@ -37,23 +42,80 @@ class AlreadyRunning(Exception):
         self.holder = holder
 
 
+class LockLost(Exception):
+    """Another run took this lock over, judging it stale: its work may overlap this run's."""
+
+
 @dataclass(slots=True)
 class RunLock:
     store: ObjectStore
     key: str
     etag: str
     run_id: str
+    since: float
+    beats: int = 0
+
+    def renew(self, now: float | None = None) -> None:
+        """Beat: the lock is live as of ``now``. ``LockLost`` if another run holds it."""
+        clock = time.time() if now is None else now
+        body = {"run_id": self.run_id, "since": self.since, "heartbeat": clock}
+        self.etag = self._replace(body)
+        self.beats += 1
 
     def release(self) -> None:
-        # A PreconditionFailed means someone took over a lock they judged stale: theirs now.
-        with contextlib.suppress(PreconditionFailed):
-            self.store.put(
-                lock_key(self.key),
-                _body({"run_id": self.run_id, "released": True, "since": time.time()}),
-                content_type=JSON_TYPE,
-                cache_control="no-cache",
-                if_match=self.etag,
+        """Mark the lock released; ``LockLost`` (naming the new holder) if it was taken over."""
+        self._replace({"run_id": self.run_id, "released": True, "since": time.time()})
+
+    def _replace(self, document: Mapping[str, Any]) -> str:
+        taken = _put_lock(self.store, self.key, _body(document), if_match=self.etag)
+        if taken is None:
+            current = self.store.get(lock_key(self.key))
+            holder = json.loads(current.data).get("run_id", "?") if current else "nobody"
+            raise LockLost(
+                f"the lock {lock_key(self.key)} of run {self.run_id} was taken over by run "
+                f"{holder} (no heartbeat reached {self.store.describe()} for too long)"
             )
+        return taken
+
+
+@contextlib.contextmanager
+def held(
+    store: ObjectStore, key: str, run_id: str, *, heartbeat_every: float = HEARTBEAT_EVERY
+) -> Iterator[RunLock]:
+    """Hold the lock for ``key`` while the block runs, beating in a thread, then release it.
+
+    Raises ``AlreadyRunning`` before the block, and ``LockLost`` after it if the lock was lost.
+    """
+    lock = acquire(store, key, run_id)
+    stop = threading.Event()
+    beating = threading.Thread(
+        target=_beat, args=(lock, stop, heartbeat_every), name=f"lock-{key}", daemon=True
+    )
+    beating.start()
+    try:
+        yield lock
+    except BaseException:
+        _stop(stop, beating)
+        with contextlib.suppress(LockLost, StoreError):  # the run's own error says more
+            lock.release()
+        raise
+    _stop(stop, beating)
+    lock.release()
+
+
+def _stop(stop: threading.Event, beating: threading.Thread) -> None:
+    stop.set()
+    beating.join()
+
+
+def _beat(lock: RunLock, stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        try:
+            lock.renew()
+        except LockLost:
+            return  # release() says so when the run ends
+        except StoreError:
+            continue  # a store hiccup: the next beat tries again, well within stale_after
 
 
 def idempotency_key(catalog: str | Path, parameters: Mapping[str, Any]) -> str:
@@ -77,21 +139,25 @@ def acquire(
 ) -> RunLock:
     """Hold the lock for ``key``, or raise ``AlreadyRunning`` if a live run holds it."""
     clock = time.time() if now is None else now
-    body = _body({"run_id": run_id, "since": clock})
+    body = _body({"run_id": run_id, "since": clock, "heartbeat": clock})
     for _ in range(3):  # a lock released and replaced between two calls: look again
         created = _put_lock(store, key, body)
         if created is not None:
-            return RunLock(store, key, created, run_id)
+            return RunLock(store, key, created, run_id, clock)
         current = store.get(lock_key(key))
         if current is None:
             continue
         holder = json.loads(current.data)
-        if not holder.get("released") and clock - float(holder.get("since", 0)) < stale_after:
+        if not holder.get("released") and clock - _last_beat(holder) < stale_after:
             raise AlreadyRunning(key, holder)
         taken = _put_lock(store, key, body, if_match=current.etag)
         if taken is not None:
-            return RunLock(store, key, taken, run_id)
+            return RunLock(store, key, taken, run_id, clock)
     raise AlreadyRunning(key, {"run_id": "another run"})
+
+
+def _last_beat(holder: Mapping[str, Any]) -> float:
+    return float(holder.get("heartbeat", holder.get("since", 0)))
 
 
 def _put_lock(store: ObjectStore, key: str, body: bytes, if_match: str | None = None) -> str | None:
