@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from catalog_imagegen.planning.selection import Selection
 
 from catalog_imagegen.cli.summary import (
-    EXIT_ALREADY_RUNNING,
     EXIT_BAD_INPUT,
     EXIT_OK,
     report_state,
@@ -86,7 +85,7 @@ def read_skus(values: list[str]) -> list[str]:
 
 
 def backfill_command(args: argparse.Namespace) -> int:
-    from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill
+    from catalog_imagegen.flows.backfill import catalog_backfill
 
     try:
         skus = read_skus(args.skus)
@@ -114,10 +113,7 @@ def backfill_command(args: argparse.Namespace) -> int:
     if args.dry_run:
         return dry_run_command(parameters)
     state: Any = asyncio.run(catalog_backfill(**parameters, return_state=True))  # type: ignore[arg-type]
-    if state.name == ALREADY_RUNNING:
-        print(state.message)
-        return EXIT_ALREADY_RUNNING
-    return report_state(state)
+    return report_state(state)  # exit 4 when the same backfill is already running
 
 
 def dry_run_command(parameters: dict[str, Any]) -> int:

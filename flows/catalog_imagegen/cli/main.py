@@ -2,7 +2,7 @@
 
 Exit codes: 0 everything done, 1 some images failed or were not dispatched, 2 the input cannot be
 used (catalog, template or settings error: one line, no traceback), 3 the run was stopped (bad key,
-out of credit, store access denied), 4 an identical backfill is already running.
+out of credit, store access denied), 4 an identical run or backfill is already running.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Exit codes: 0 everything done, 1 some images failed or were not dispatched, 2 the input cannot be
 used (one line, no traceback), 3 the run was stopped (bad key, out of credit, store access denied),
-4 an identical backfill is already running.
+4 an identical run or backfill is already running.
 """
 
 from __future__ import annotations
@@ -10,11 +10,16 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from catalog_imagegen.storage.run_lock import ALREADY_RUNNING
+
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
 
 
 def report_state(state: Any) -> int:
     """Print a finished run's summary (or its one-line error) and choose the exit code."""
+    if state.name == ALREADY_RUNNING:  # the same run holds the lock: this one stood down
+        print(state.message)
+        return EXIT_ALREADY_RUNNING
     summary = state.result(raise_on_failure=False)
     if summary is None or isinstance(summary, BaseException):
         print(f"error: {state.message}", file=sys.stderr)

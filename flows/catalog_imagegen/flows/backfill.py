@@ -36,9 +36,13 @@ from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.storage.publishing import RunSummary
 from catalog_imagegen.storage.run_history import UnknownRun
-from catalog_imagegen.storage.run_lock import AlreadyRunning, LockLost, held, idempotency_key
-
-ALREADY_RUNNING = "AlreadyRunning"
+from catalog_imagegen.storage.run_lock import (
+    ALREADY_RUNNING,
+    AlreadyRunning,
+    LockLost,
+    held,
+    idempotency_key,
+)
 
 
 @task(cache_policy=NO_CACHE)

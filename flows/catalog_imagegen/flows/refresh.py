@@ -48,6 +48,13 @@ from catalog_imagegen.storage.base import StoreError
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.storage.publishing import RunSummary, finish_run
 from catalog_imagegen.storage.resume import DoneSplit, recover_entry, split_done
+from catalog_imagegen.storage.run_lock import (
+    ALREADY_RUNNING,
+    AlreadyRunning,
+    LockLost,
+    held,
+    idempotency_key,
+)
 
 CHUNKS_IN_FLIGHT = 3
 
@@ -205,35 +212,18 @@ async def catalog_refresh(
         logger.warning(reject.describe())
     if resources.provider.is_preview:
         logger.warning(PREVIEW_NOTICE)
-    split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
-    logger.info(
-        "%d images planned: %d already stored, %d to make",
-        len(prepared.jobs),
-        len(split.done),
-        len(split.todo),
-    )
-    made, stop_reason = await make_all(split.todo, resources, settings, run_id, catalog)
-    summary = RunSummary(
-        run_id=run_id,
-        catalog=catalog,
-        output=resources.store.describe(),
-        preview=resources.provider.is_preview,
-        stop_reason=stop_reason,
-        selection={k: v for k, v in (("seasons", seasons), ("templates", templates)) if v},
-    )
+    selection = {k: v for k, v in (("seasons", seasons), ("templates", templates)) if v}
     try:
-        publish_results(
-            resources,
-            summary,
-            RunResults(skipped + made, prepared),
-            started_at,
-            settings.approval_required,
-        )
-    except StoreError as error:
-        # Versions are immutable and the pointer moves last: latest.json still names a whole
-        # manifest, and every image stored so far is found by the next run.
-        summary.stop_reason = f"could not publish the manifest ({error}); latest.json unchanged"
-        logger.error(summary.stop_reason)
+        with held(resources.store, same_run_key(catalog, settings, request), run_id):
+            summary = await make_and_publish(
+                catalog, prepared, resources, settings, run_id, started_at, selection
+            )
+    except AlreadyRunning as error:
+        logger.warning(str(error))
+        await resources.provider.aclose()
+        return Completed(name=ALREADY_RUNNING, message=str(error))
+    except LockLost as error:
+        logger.warning(str(error))
     await resources.provider.aclose()
     await create_table_artifact(
         key="catalog-refresh-summary",
@@ -248,6 +238,67 @@ async def catalog_refresh(
         return Failed(message=failure_message(summary), data=summary)
     return Completed(
         message=f"{summary.generated} generated, {summary.skipped} skipped", data=summary
+    )
+
+
+async def make_and_publish(
+    catalog: str,
+    prepared: PreparedRun,
+    resources: Resources,
+    settings: Settings,
+    run_id: str,
+    started_at: str,
+    selection: dict[str, Any],
+) -> RunSummary:
+    """Skip what is stored, make the rest, publish: the part one run at a time may do."""
+    logger = get_run_logger()
+    split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
+    logger.info(
+        "%d images planned: %d already stored, %d to make",
+        len(prepared.jobs),
+        len(split.done),
+        len(split.todo),
+    )
+    made, stop_reason = await make_all(split.todo, resources, settings, run_id, catalog)
+    summary = RunSummary(
+        run_id=run_id,
+        catalog=catalog,
+        output=resources.store.describe(),
+        preview=resources.provider.is_preview,
+        stop_reason=stop_reason,
+        selection=selection,
+    )
+    try:
+        publish_results(
+            resources,
+            summary,
+            RunResults(skipped + made, prepared),
+            started_at,
+            settings.approval_required,
+        )
+    except StoreError as error:
+        # Versions are immutable and the pointer moves last: latest.json still names a whole
+        # manifest, and every image stored so far is found by the next run.
+        summary.stop_reason = f"could not publish the manifest ({error}); latest.json unchanged"
+        logger.error(summary.stop_reason)
+    return summary
+
+
+def same_run_key(catalog: str, settings: Settings, request: PlanRequest) -> str:
+    """Runs of the same catalog bytes and selection into the same output are one run; other
+    catalogs, seasons, templates or shards are other runs and proceed side by side."""
+    return idempotency_key(
+        catalog,
+        {
+            "kind": "run",
+            "seasons": sorted(request.seasons),
+            "templates": sorted(request.templates),
+            "shard": request.shard,
+            "format": request.catalog_format,
+            "sheet": request.sheet,
+            "model": settings.model,
+            "store": (settings.output, settings.bucket, settings.prefix),
+        },
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from catalog_imagegen.storage.base import ObjectStore, PreconditionFailed, StoreError
 from catalog_imagegen.storage.manifest import JSON_TYPE
 
+ALREADY_RUNNING = "AlreadyRunning"  # the state name of a run that stood down for another
 LOCKS_PREFIX = "manifests/locks/"
 HEARTBEAT_EVERY = 60.0
 STALE_AFTER = 15 * 60.0  # fifteen missed beats: the holder crashed or lost the store
@@ -34,7 +35,8 @@ STALE_AFTER = 15 * 60.0  # fifteen missed beats: the holder crashed or lost the 
 class AlreadyRunning(Exception):
     def __init__(self, key: str, holder: Mapping[str, Any]) -> None:
         super().__init__(
-            f"the same backfill is already running (run {holder.get('run_id', '?')}, "
+            "already running: the same catalog and selection into the same output "
+            f"(run {holder.get('run_id', '?')}, "
             f"since {time.strftime('%H:%M:%S', time.gmtime(holder.get('since', 0)))} UTC; "
             f"idempotency key {key})"
         )
