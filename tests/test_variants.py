@@ -7,6 +7,7 @@ paints the colour each prompt asks for and records every request.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
 from catalog_imagegen.generation.providers.base import JobFailed, ProviderResult
 from catalog_imagegen.pipeline import chunk_jobs, prepare_run
 from catalog_imagegen.planning.jobs import with_base
+from catalog_imagegen.planning.selection import Selection
+from catalog_imagegen.planning.slices import plan_slice
 from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.review.image_review import ReviewSettings, flagged_slots
 from catalog_imagegen.storage.local import LocalDirectoryStore
@@ -336,3 +339,51 @@ def test_colour_qa_settings_come_from_the_environment(tmp_path):
     assert build_review(settings_from_env({"CATALOG_IMAGEGEN_COLOUR_QA": "off"})) is None
     with pytest.raises(ValueError, match="COLOUR_RETRY"):
         settings_from_env({"CATALOG_IMAGEGEN_COLOUR_RETRY": "maybe"})
+
+
+async def make_forced(workspace: Path, provider: object, selection: Selection) -> list[JobOutcome]:
+    """``backfill --force`` of a slice, as the backfill flow runs it (without Prefect)."""
+    store = LocalDirectoryStore(workspace / "output")
+    folder = workspace / "templates"
+    catalog = str(workspace / "catalog.csv")
+    prepared = prepare_run(catalog, load_templates(folder), load_seasons(folder), model="fake")
+    sliced = plan_slice(prepared.jobs, selection, store, "redo")
+    maker = ImageMaker(
+        provider,  # type: ignore[arg-type]
+        store,
+        SourceLoader(workspace),
+        run_id="redo",
+        concurrency=4,
+        control=RunControl(),
+        review=ReviewSettings(),
+    )
+    return await maker.make(sliced.todo)
+
+
+@pytest.mark.parametrize(
+    ("selection", "redone"),
+    [
+        (Selection(colours=("black",), force=True), ["Black"]),  # a chained variant alone
+        (Selection(skus=("JKT-1",), force=True), ["Black", "Navy", "Red"]),  # base and variants
+    ],
+)
+async def test_a_forced_redo_never_writes_over_a_stored_image(
+    workspace: Path, selection: Selection, redone: list[str]
+) -> None:
+    await run_catalog(workspace, ColourHonouringProvider(wrong_colours={"black": "green"}))
+    store = LocalDirectoryStore(workspace / "output")
+    before = {key: store.get(key).data for key in store.list_keys("images/")}  # type: ignore[union-attr]
+
+    outcomes = await make_forced(workspace, ColourHonouringProvider(), selection)
+
+    assert sorted(o.job.colour.name for o in outcomes if o.status == "generated") == redone
+    assert all(o.entry is not None and o.entry.storage_key not in before for o in outcomes)
+    assert {key: store.get(key).data for key in before} == before  # type: ignore[union-attr]
+    for outcome in outcomes:
+        assert outcome.entry is not None
+        if outcome.entry.base is not None:  # a variant names the base it was edited from
+            base = store.get(outcome.entry.base)
+            assert (
+                base is not None
+                and outcome.job.base_sha256 == hashlib.sha256(base.data).hexdigest()
+            )

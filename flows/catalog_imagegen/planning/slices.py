@@ -21,6 +21,7 @@ from catalog_imagegen.planning.selection import (
     Selection,
     Slot,
     select_jobs,
+    slot_of,
     state_of,
 )
 from catalog_imagegen.review.image_review import flagged_slots
@@ -64,9 +65,7 @@ def plan_slice(
         for job in chosen
     )
     if selection.force or selection.only_flagged:  # a flagged image is stored: redo it
-        redo = secrets.token_hex(4)  # a new storage key: the stored image stays cacheable
-        done = {job.key for job in split.done}
-        todo = [replace(job, redo=redo) if job.key in done else job for job in chosen]
+        todo = redos(chosen, split.done)
         return SlicePlan(todo=todo, skipped=[], selection=selection, states=states)
     skipped = [
         JobOutcome(
@@ -78,6 +77,26 @@ def plan_slice(
         for job in split.done
     ]
     return SlicePlan(todo=split.todo, skipped=skipped, selection=selection, states=states)
+
+
+def redos(chosen: Sequence[Job], done: Sequence[Job]) -> list[Job]:
+    """The chosen jobs, each stored one marked as a redo: stored beside the original under a new
+    key, never over it (keys are cached as immutable).
+
+    Stored jobs are matched by slot, not key: a chained variant is chosen under its provisional
+    key and found stored under its final one. A variant whose base is redone too names the base's
+    new storage key, since that is the image it is edited from.
+    """
+    redo = secrets.token_hex(4)
+    stored = {slot_of(job) for job in done}
+    todo = [replace(job, redo=redo) if slot_of(job) in stored else job for job in chosen]
+    new_bases = {job.key: job.storage_key for job in todo if job.redo and job.depends_on is None}
+    return [
+        replace(job, base_storage_key=new_bases[job.depends_on])
+        if job.depends_on in new_bases
+        else job
+        for job in todo
+    ]
 
 
 def failed_slots(store: ObjectStore, run_id: str, *, required: bool) -> set[Slot]:
