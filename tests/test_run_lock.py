@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -103,3 +106,17 @@ def test_a_held_lock_beats_while_the_run_works(tmp_path: Path) -> None:
         beaten = json.loads(store.get(lock_key("k")).data)  # type: ignore[union-attr]
     assert lock.beats > 0 and beaten["heartbeat"] > first["heartbeat"]
     assert json.loads(store.get(lock_key("k")).data)["released"]  # type: ignore[union-attr]
+
+
+def test_a_lock_whose_process_was_killed_on_this_machine_is_taken_over_at_once(
+    tmp_path: Path,
+) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    killed = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    holder = {"run_id": "killed", "since": time.time(), "heartbeat": time.time(),
+              "host": socket.gethostname(), "pid": int(killed.stdout)}  # fmt: skip
+    store.put(lock_key("k"), json.dumps(holder).encode(), content_type="application/json")
+    assert acquire(store, "k", "rerun").run_id == "rerun"
+    with pytest.raises(AlreadyRunning, match="rerun"):  # a live process keeps its lock
+        acquire(store, "k", "third")

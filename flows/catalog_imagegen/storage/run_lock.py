@@ -6,7 +6,8 @@ from the catalog's bytes and the parameters; the first creates ``manifests/locks
 While the run works, a heartbeat rewrites the lock every ``HEARTBEAT_EVERY`` seconds
 (compare-and-swap on its ETag); a lock whose last beat is older than ``stale_after`` is taken
 over, so a crashed run blocks the next one for minutes, and a live one is never taken over however
-long it runs. A lock is released at the end by overwriting it with ``released``. A holder that
+long it runs; a lock held by a process that no longer exists on this machine (killed) is taken
+over at once. A lock is released at the end by overwriting it with ``released``. A holder that
 finds its lock taken over (its store was unreachable past ``stale_after``) is told: ``LockLost``.
 Through a Prefect deployment the same key serves as the flow run's idempotency key.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -28,8 +31,8 @@ from catalog_imagegen.storage.manifest import JSON_TYPE
 
 ALREADY_RUNNING = "AlreadyRunning"  # the state name of a run that stood down for another
 LOCKS_PREFIX = "manifests/locks/"
-HEARTBEAT_EVERY = 60.0
-STALE_AFTER = 15 * 60.0  # fifteen missed beats: the holder crashed or lost the store
+HEARTBEAT_EVERY = 30.0
+STALE_AFTER = 5 * 60.0  # ten missed beats: the holder crashed or lost the store
 
 
 class AlreadyRunning(Exception):
@@ -60,7 +63,7 @@ class RunLock:
     def renew(self, now: float | None = None) -> None:
         """Beat: the lock is live as of ``now``. ``LockLost`` if another run holds it."""
         clock = time.time() if now is None else now
-        body = {"run_id": self.run_id, "since": self.since, "heartbeat": clock}
+        body = {"run_id": self.run_id, "since": self.since, "heartbeat": clock, **_process()}
         self.etag = self._replace(body)
         self.beats += 1
 
@@ -141,7 +144,7 @@ def acquire(
 ) -> RunLock:
     """Hold the lock for ``key``, or raise ``AlreadyRunning`` if a live run holds it."""
     clock = time.time() if now is None else now
-    body = _body({"run_id": run_id, "since": clock, "heartbeat": clock})
+    body = _body({"run_id": run_id, "since": clock, "heartbeat": clock, **_process()})
     for _ in range(3):  # a lock released and replaced between two calls: look again
         created = _put_lock(store, key, body)
         if created is not None:
@@ -150,12 +153,32 @@ def acquire(
         if current is None:
             continue
         holder = json.loads(current.data)
-        if not holder.get("released") and clock - _last_beat(holder) < stale_after:
+        if _alive(holder) and clock - _last_beat(holder) < stale_after:
             raise AlreadyRunning(key, holder)
         taken = _put_lock(store, key, body, if_match=current.etag)
         if taken is not None:
             return RunLock(store, key, taken, run_id, clock)
     raise AlreadyRunning(key, {"run_id": "another run"})
+
+
+def _process() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _alive(holder: Mapping[str, Any]) -> bool:
+    """A holder that has not released; on this machine, one whose process still exists (a run
+    killed with SIGKILL is rerun at once, not after ``stale_after``)."""
+    if holder.get("released"):
+        return False
+    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
+        return True  # another machine's run: only its heartbeat tells
+    try:
+        os.kill(holder["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, run by another user
+    return True
 
 
 def _last_beat(holder: Mapping[str, Any]) -> float:
