@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -82,3 +83,31 @@ def test_publishing_nothing_new_leaves_the_pointer_alone(tmp_path: Path) -> None
     changed = publish(store, "r3", [entry("A", key="2" * 32)], generated_at="t3")
     assert changed.pointer_etag != first.pointer_etag
     assert load_latest(store).entries[("A", "navy", "winter", "product_card")].key == "2" * 32
+
+
+def made_at(sku: str, storage_key: str, created_at: str, run_id: str) -> ManifestEntry:
+    return replace(entry(sku), storage_key=storage_key, created_at=created_at, run_id=run_id)
+
+
+def test_the_newest_image_for_a_slot_wins_whoever_publishes_last(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    original = made_at("A", "images/A/old.png", "2026-11-21T09:00:00+00:00", "first")
+    other = made_at("B", "images/B/b.png", "2026-11-21T09:00:00+00:00", "first")
+    publish(store, "first", [original, other], generated_at="t1")
+    redo = made_at("A", "images/A/redo.png", "2026-11-21T10:00:00.250+00:00", "force")
+    publish(store, "force", [redo], generated_at="t2")
+    # A long run that started before the redo finishes now, carrying what it skipped.
+    newer_b = made_at("B", "images/B/b2.png", "2026-11-21T10:30:00+00:00", "slow")
+    publish(store, "slow", [original, newer_b], generated_at="t3")
+    latest = load_latest(store)
+    assert latest.entries[original.slot].storage_key == "images/A/redo.png"
+    assert latest.entries[other.slot].storage_key == "images/B/b2.png"  # its own new image lands
+
+
+def test_within_one_second_the_precise_time_decides(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path)
+    new = made_at("A", "images/A/new.png", "2026-11-21T10:00:00.900+00:00", "f")
+    publish(store, "force", [new], generated_at="t1")
+    old = made_at("A", "images/A/old.png", "2026-11-21T10:00:00+00:00", "s")
+    publish(store, "slow", [old], generated_at="t2")
+    assert load_latest(store).entries[entry("A").slot].storage_key == "images/A/new.png"

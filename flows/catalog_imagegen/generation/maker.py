@@ -27,7 +27,7 @@ from catalog_imagegen.generation.outcomes import (
     RunControl,
     Status,
     entry_for,
-    now_iso,
+    made_at_now,
     object_metadata,
 )
 from catalog_imagegen.generation.provenance import (
@@ -247,7 +247,7 @@ class ImageMaker:
             size=len(primary.data),
             width=sizes[0][0],
             height=sizes[0][1],
-            created_at=now_iso(),
+            created_at=made_at_now(),
             run_id=self.run_id,
             model=self.provider.model,
             alternates=tuple(keys[1:]),

@@ -133,3 +133,9 @@ def entry_for(
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def made_at_now() -> str:
+    """When an image was made, to the millisecond: of two images for a slot the newer is
+    published (``manifest.older_than``), even when both were made in the same second."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

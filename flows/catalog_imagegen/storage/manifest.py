@@ -4,7 +4,9 @@ Each run writes its own immutable manifest (``manifests/runs/{run_id}.json``), t
 storefront's pointer ``manifests/latest.json`` to a new immutable version that merges the previous
 one with the run's entries. The pointer moves by compare-and-swap (``If-Match`` on its ETag, or
 create-only), retried on conflict, so runs finishing together all land and a run covering ten SKUs
-never drops the other ten thousand. A reader that follows the pointer always finds a whole manifest.
+never drops the other ten thousand. Per slot the newest image wins, so a slow run finishing after a
+``backfill --force`` does not put the old image back. A reader that follows the pointer always
+finds a whole manifest.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from catalog_imagegen.storage.base import ObjectStore, PreconditionFailed
@@ -142,10 +145,13 @@ def publish(
     generated_at: str,
     max_attempts: int = 20,
 ) -> Published:
-    """Merge ``entries`` into the latest manifest and move the pointer with compare-and-swap."""
-    new = list(entries)
+    """Merge ``entries`` into the latest manifest and move the pointer with compare-and-swap.
+
+    Per slot the newest image wins (``created_at``), whoever publishes last."""
+    offered = list(entries)
     for attempt in range(1, max_attempts + 1):
         latest = load_latest(store)
+        new = [e for e in offered if not older_than(e, latest.entries.get(e.slot))]
         if latest.version_key and all(latest.entries.get(e.slot) == e for e in new):
             # Nothing the storefront does not already have (a rerun with nothing to do): a new
             # version would only rewrite the same entries, which costs seconds per 100,000.
@@ -193,6 +199,22 @@ def publish(
     raise PreconditionFailed(
         f"could not move {POINTER_KEY} after {max_attempts} attempts: too many runs at once"
     )
+
+
+def older_than(entry: ManifestEntry, current: ManifestEntry | None) -> bool:
+    """Whether ``current`` holds a newer image for the slot than ``entry``: a slower run's skipped
+    entries, or a late approval of an older run, must not put an older image back."""
+    if current is None:
+        return False
+    return _made_at(entry) < _made_at(current)
+
+
+def _made_at(entry: ManifestEntry) -> datetime:
+    try:
+        made = datetime.fromisoformat(entry.created_at)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return made if made.tzinfo else made.replace(tzinfo=UTC)
 
 
 def _dumps(document: Mapping[str, Any]) -> bytes:
