@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from catalog_imagegen.catalog.source_policy import SourcePolicy
+from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.generation.progress import ProgressReporter, SilentProgress, TerminalProgress
 from catalog_imagegen.generation.providers.base import ImageProvider
 from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
@@ -80,6 +83,20 @@ def build_review(
         colour_retry=settings.colour_retry,
         masks=masks,
     )
+
+
+def build_source_loader(settings: Settings, catalog: str) -> SourceLoader:
+    """Photos for edit jobs, confined to the catalog's folder (and a local inbox), public hosts
+    unless private ones are allowed, and the buckets the settings list."""
+    folder = Path(catalog).absolute().parent
+    inbox = settings.inbox
+    folders = (folder,) if not inbox or inbox.startswith("s3://") else (folder, Path(inbox))
+    policy = SourcePolicy(
+        folders=folders,
+        allow_private_http=settings.allow_private_sources,
+        buckets=frozenset(settings.source_buckets),
+    )
+    return SourceLoader(folder, policy=policy)
 
 
 def build_inbox(location: str) -> InboxStore:

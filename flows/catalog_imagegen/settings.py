@@ -77,6 +77,9 @@ class Settings:
     colour_tolerance: float = 20.0  # CIEDE2000 between the colour asked for and the one measured
     duplicate_distance: int = 4  # dHash bits within which two colours' pictures are the same
     colour_retry: bool = False
+    # Which product photos a catalog may name (``catalog.source_policy``):
+    allow_private_sources: bool = False  # http(s) photos on private/loopback/link-local hosts
+    source_buckets: tuple[str, ...] = ()  # s3:// photos only from these buckets
     # Operating it (service.py, file_drop.py, approval.py):
     catalog: str | None = None  # the catalog the scheduled seasonal refresh reads
     inbox: str | None = None  # a folder or s3:// prefix where catalog files are dropped
@@ -128,6 +131,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("season_lead_days", int),
         ("refresh_cron", str),
         ("api_key_env", str),
+        ("allow_private_sources", _flag),
+        ("source_buckets", _names),
     ):
         raw = env.get(ENV_PREFIX + ENV_NAMES.get(name, name.upper()))
         if raw:
@@ -146,6 +151,10 @@ def _flag(raw: str) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ValueError(raw)
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 
 ENV_NAMES = {"approval_required": "APPROVAL"}

@@ -12,7 +12,6 @@ import asyncio
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -28,12 +27,12 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
 from catalog_imagegen.catalog.model import CatalogError
-from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.definitions import (
     PREVIEW_NOTICE,
     Resources,
     build_resources,
     build_review,
+    build_source_loader,
 )
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
@@ -308,7 +307,7 @@ async def make_all(
     control = spend_control(settings, resources.prices)
     progress = resources.progress
     progress.start(len(jobs), 0)
-    loader = source_loader_for(catalog)
+    loader = build_source_loader(settings, catalog)
     # Placeholders have no product to measure: colour QA is for real images only.
     preview = resources.provider.is_preview
     review = None if preview else build_review(settings, load_templates(settings.templates_dir))
@@ -349,11 +348,6 @@ async def _collect(
         outcomes.extend(finished.result())
     await update_progress_artifact(artifact, progress=100.0 * len(outcomes) / max(total, 1))  # type: ignore[misc]
     return still
-
-
-def source_loader_for(catalog: str) -> SourceLoader:
-    """Relative photo paths in a catalog are relative to the catalog file's folder."""
-    return SourceLoader(Path(catalog).absolute().parent)
 
 
 def review_markdown(summary: RunSummary) -> str:

@@ -1,0 +1,112 @@
+"""A catalog row's ``source_image`` reads only what the catalog may show a third-party API."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from catalog_imagegen.catalog.source_policy import SourcePolicy
+from catalog_imagegen.catalog.sources import SourceImageError, SourceLoader
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> tuple[Path, Path, Path]:
+    catalog, inbox, private = tmp_path / "catalog", tmp_path / "inbox", tmp_path / "private"
+    for folder in (catalog / "photos", inbox, private):
+        folder.mkdir(parents=True)
+    (catalog / "photos" / "jacket.png").write_bytes(png())
+    (inbox / "dropped.png").write_bytes(png())
+    (private / "secret.png").write_bytes(png())
+    (catalog / "photos" / "link.png").symlink_to(private / "secret.png")
+    return catalog, inbox, private
+
+
+@pytest.fixture
+def photo_server() -> Iterator[str]:
+    body = png()
+
+    class Photo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Photo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/photo.png"
+    server.shutdown()
+    server.server_close()
+
+
+def load(loader: SourceLoader, uri: str) -> bytes:
+    async def fetch() -> bytes:
+        try:
+            return (await loader.load(uri)).data
+        finally:
+            await loader.aclose()
+
+    return asyncio.run(fetch())
+
+
+def test_photos_in_the_catalog_folder_and_the_inbox_load(folders: tuple[Path, Path, Path]) -> None:
+    catalog, inbox, _ = folders
+    loader = SourceLoader(catalog, policy=SourcePolicy(folders=(catalog, inbox)))
+    assert load(loader, "photos/jacket.png") == png()
+    assert load(loader, str(inbox / "dropped.png")) == png()
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("../private/secret.png", "outside the catalog's folder"),
+        ("{private}/secret.png", "outside the catalog's folder"),
+        ("file://{private}/secret.png", "outside the catalog's folder"),
+        ("photos/link.png", "outside the catalog's folder"),  # a symlink pointing out
+        ("http://169.254.169.254/latest/meta-data/", "link-local address 169.254.169.254"),
+        ("http://10.0.0.7/x.png", "private address 10.0.0.7"),
+        ("http://[::1]/x.png", "loopback address ::1"),
+        ("s3://someone-elses-bucket/x.png", "bucket someone-elses-bucket is not allowed"),
+        ("ftp://example.com/x.png", r"only http\(s\)"),
+    ],
+)
+def test_each_refusal_fails_that_source_with_a_reason(
+    folders: tuple[Path, Path, Path], uri: str, reason: str
+) -> None:
+    catalog, _, private = folders
+    uri = uri.format(private=private)
+    with pytest.raises(SourceImageError, match=reason) as refused:
+        load(SourceLoader(catalog, policy=SourcePolicy(folders=(catalog,))), uri)
+    assert "refused" in str(refused.value)
+    assert SourceLoader(catalog).local_digests([uri]) == {}  # never even read to hash it
+
+
+def test_loopback_http_needs_the_setting(photo_server: str, tmp_path: Path) -> None:
+    with pytest.raises(SourceImageError, match=r"loopback address 127\.0\.0\.1"):
+        load(SourceLoader(tmp_path), photo_server)
+    allowed = SourcePolicy(folders=(tmp_path,), allow_private_http=True)
+    assert load(SourceLoader(tmp_path, policy=allowed), photo_server) == png()
+
+
+def test_buckets_are_allowed_by_setting() -> None:
+    policy = SourcePolicy(buckets=frozenset({"shop-photos"}))
+    policy.check("s3://shop-photos/jackets/navy.png")
+    with pytest.raises(ValueError, match="CATALOG_IMAGEGEN_SOURCE_BUCKETS"):
+        policy.check("s3://shop-images-private/x.png")
