@@ -36,6 +36,7 @@ from catalog_imagegen.definitions import (
 )
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
+from catalog_imagegen.generation.template_inputs import load_template_inputs
 from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan_catalog
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.slices import spend_control
@@ -310,7 +311,8 @@ async def make_all(
     loader = build_source_loader(settings, catalog)
     # Placeholders have no product to measure: colour QA is for real images only.
     preview = resources.provider.is_preview
-    review = None if preview else build_review(settings, load_templates(settings.templates_dir))
+    templates = load_templates(settings.templates_dir)
+    review = None if preview else build_review(settings, templates)
     maker = ImageMaker(
         resources.provider,
         resources.store,
@@ -320,6 +322,7 @@ async def make_all(
         control=control,
         on_outcome=progress.advance,
         review=review,
+        template_inputs=load_template_inputs(templates, settings.templates_dir),
     )
     chunk_size = max(settings.chunk_size, settings.concurrency * 4)
     outcomes: list[JobOutcome] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ from catalog_imagegen.generation.providers.base import (
     RunHalted,
     SourceImage,
 )
+from catalog_imagegen.generation.template_inputs import TemplateInputs
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.review.image_review import (
     ImageReview,
@@ -71,6 +72,7 @@ class ImageMaker:
         control: RunControl,
         on_outcome: OnOutcome | None = None,
         review: ReviewSettings | None = None,
+        template_inputs: Mapping[str, TemplateInputs] | None = None,
     ) -> None:
         self.provider = provider
         self.store = store
@@ -78,6 +80,7 @@ class ImageMaker:
         self.run_id = run_id
         self.control = control
         self.review = review  # None: no colour QA
+        self.template_inputs = template_inputs or {}  # masks and reference images, by template
         self._on_outcome = on_outcome
         self._slots = asyncio.Semaphore(concurrency)
         # Images made but not yet stored. A request slot is given back only once its image has a
@@ -202,11 +205,13 @@ class ImageMaker:
             images = (base,)
         elif job.mode == "edit" and job.source_image:
             images = (await self.sources.load(job.source_image),)
+        inputs = self.template_inputs.get(job.template) if images else None
         return ImageRequest(
             prompt=job.prompt,
             settings=job.settings,
             mode=job.mode,
-            images=images,
+            images=(*images, *inputs.references) if inputs else images,
+            mask=inputs.mask if inputs else None,
             label=job.label,
             colour=job.colour.name,
             colour_rgb=job.colour.rgb,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +34,7 @@ from catalog_imagegen.generation.providers.base import ImageSettings, Mode
 VariantStrategy = Literal["independent", "edit_source", "chain"]
 _FRONT_MATTER = re.compile(r"\A\{#-?(.*?)-?#\}\n?", re.DOTALL)
 _SETTING_FIELDS = {f for f in ImageSettings.__dataclass_fields__}
+MAX_REFERENCE_IMAGES = 15  # with the product photo, the 16 images an edit request may carry
 _TEMPLATE_FIELDS = {"description", "mode", "variant_strategy", "mask", "reference_images"}
 SEASONS_FILE = "seasons.toml"
 
@@ -171,19 +172,51 @@ def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplat
         ) from None
     except TypeError as error:
         raise TemplateError(f"{path.name}: {error}") from None
+    mask = settings.get("mask")
+    references = tuple(settings.get("reference_images", ()))
+    if len(references) > MAX_REFERENCE_IMAGES:
+        raise TemplateError(
+            f"{path.name}: at most {MAX_REFERENCE_IMAGES} reference_images (16 images per edit)"
+        )
     return PromptTemplate(
         name=path.stem,
-        version=hashlib.sha256(source).hexdigest()[:12],
+        version=template_version(
+            source, path.parent, path.stem, (*references, *filter(None, [mask]))
+        ),
         mode=mode,
         settings=image_settings,
         description=str(settings.get("description", "")),
         variant_strategy=cast(VariantStrategy, strategy),
-        mask=settings.get("mask"),
-        reference_images=tuple(settings.get("reference_images", ())),
+        mask=mask,
+        reference_images=references,
         path=str(path),
         compiled=compiled,
         globals=dict(compiled.globals),
     )
+
+
+def template_version(source: bytes, folder: Path, name: str, inputs: Sequence[str]) -> str:
+    """The hash of the template file and of the mask and reference images it sends with edits;
+    a template without them keeps the hash of its file alone."""
+    digest = hashlib.sha256(source)
+    for relative in inputs:
+        path = input_path(folder, name, relative)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise TemplateError(
+                f"template '{name}': '{relative}' cannot be read ({error.strerror})"
+            ) from None
+        digest.update(b"\0" + relative.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:12]
+
+
+def input_path(folder: Path, name: str, relative: str) -> Path:
+    """A template's mask or reference image, which must lie inside the templates folder."""
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise TemplateError(f"template '{name}': '{relative}' is outside the templates folder")
+    return path
 
 
 def _front_matter(text: str, path: Path) -> dict[str, Any]:
