@@ -17,6 +17,7 @@ from catalog_imagegen.planning.plan import PlanOptions, plan_jobs
 from catalog_imagegen.planning.templates import PromptTemplate, Season, load_seasons, load_templates
 from catalog_imagegen.review.image_review import group_of
 from catalog_imagegen.settings import Settings
+from catalog_imagegen.storage.run_lock import idempotency_key
 
 
 @dataclass(slots=True)
@@ -108,3 +109,21 @@ def chunk_jobs(jobs: Sequence[Job], size: int) -> Iterator[list[Job]]:
         chunk.append(job)
     if chunk:
         yield chunk
+
+
+def same_run_key(catalog: str, settings: Settings, request: PlanRequest) -> str:
+    """Runs of the same catalog bytes and selection into the same output are one run; other
+    catalogs, seasons, templates or shards are other runs and proceed side by side."""
+    return idempotency_key(
+        catalog,
+        {
+            "kind": "run",
+            "seasons": sorted(request.seasons),
+            "templates": sorted(request.templates),
+            "shard": request.shard,
+            "format": request.catalog_format,
+            "sheet": request.sheet,
+            "model": settings.model,
+            "store": (settings.output, settings.bucket, settings.prefix),
+        },
+    )

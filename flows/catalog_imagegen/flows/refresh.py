@@ -37,7 +37,13 @@ from catalog_imagegen.definitions import (
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
 from catalog_imagegen.generation.template_inputs import load_template_inputs
-from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan_catalog
+from catalog_imagegen.pipeline import (
+    PlanRequest,
+    PreparedRun,
+    chunk_jobs,
+    plan_catalog,
+    same_run_key,
+)
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.slices import spend_control
 from catalog_imagegen.planning.templates import TemplateError, load_seasons, load_templates
@@ -53,7 +59,6 @@ from catalog_imagegen.storage.run_lock import (
     AlreadyRunning,
     LockLost,
     held,
-    idempotency_key,
 )
 
 CHUNKS_IN_FLIGHT = 3
@@ -282,24 +287,6 @@ async def make_and_publish(
         summary.stop_reason = f"could not publish the manifest ({error}); latest.json unchanged"
         logger.error(summary.stop_reason)
     return summary
-
-
-def same_run_key(catalog: str, settings: Settings, request: PlanRequest) -> str:
-    """Runs of the same catalog bytes and selection into the same output are one run; other
-    catalogs, seasons, templates or shards are other runs and proceed side by side."""
-    return idempotency_key(
-        catalog,
-        {
-            "kind": "run",
-            "seasons": sorted(request.seasons),
-            "templates": sorted(request.templates),
-            "shard": request.shard,
-            "format": request.catalog_format,
-            "sheet": request.sheet,
-            "model": settings.model,
-            "store": (settings.output, settings.bucket, settings.prefix),
-        },
-    )
 
 
 async def make_all(
