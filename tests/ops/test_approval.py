@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from catalog_imagegen.review.approval import (
     prompt_notes,
 )
 from catalog_imagegen.storage.local import LocalDirectoryStore
-from catalog_imagegen.storage.manifest import POINTER_KEY, load_latest
+from catalog_imagegen.storage.manifest import POINTER_KEY, load_latest, publish
 from tests.ops.run_building import make_run
 
 
@@ -128,3 +130,22 @@ async def latest_artifact(key: str) -> str:
         )
     response.raise_for_status()
     return str(response.json()[0]["data"])
+
+
+def test_a_late_approve_does_not_put_back_an_image_redone_since(
+    catalog_folder: Path, tmp_path: Path
+) -> None:
+    store = LocalDirectoryStore(tmp_path / "out")
+    catalog = catalog_folder / "catalog.csv"
+    held, outcomes = make_run(
+        catalog, store, "held", templates=["product_card"], approval_required=True
+    )
+    slot = ("JKT-001", "navy", "winter", "product_card")
+    [original] = [o.entry for o in outcomes if o.entry and o.entry.slot == slot]
+    later = (datetime.fromisoformat(original.created_at) + timedelta(minutes=5)).isoformat()
+    redo = replace(original, storage_key=original.storage_key + ".redo.png", created_at=later)
+    publish(store, "force", [redo], generated_at=later)  # a backfill --force, before the approve
+    approve_run(store, "held")
+    after = load_latest(store)
+    assert after.entries[original.slot].storage_key == redo.storage_key
+    assert len(after.entries) == held.generated  # every other image of the held run landed
