@@ -10,7 +10,6 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from catalog_imagegen import pipeline
 from catalog_imagegen.catalog.detect import chosen_format
 from catalog_imagegen.catalog.reading import check_catalog
 from catalog_imagegen.cli.request_flags import request_from_args
@@ -21,13 +20,10 @@ from catalog_imagegen.cli.summary import (
     Terminated,
     report_state,
 )
-from catalog_imagegen.definitions import build_store
-from catalog_imagegen.planning.pricing import load_price_table
 from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings
-from catalog_imagegen.storage.base import StoreError
 
 
 def checked_request(args: argparse.Namespace) -> tuple[RunRequest, Settings]:
@@ -38,8 +34,9 @@ def checked_request(args: argparse.Namespace) -> tuple[RunRequest, Settings]:
     check_catalog(
         request.catalog, format=chosen_format(request.catalog_format), sheet=request.sheet
     )
-    templates = load_templates(settings.templates_dir)
-    pipeline.check_names(request, templates, load_seasons(settings.templates_dir))
+    request.check_names(
+        load_templates(settings.templates_dir), load_seasons(settings.templates_dir)
+    )
     return request, settings
 
 
@@ -88,6 +85,11 @@ def run_to_end(flow_run: Any) -> Any:
 
 def dry_run_command(request: RunRequest, settings: Settings, *, as_json: bool = False) -> int:
     """Plan and select exactly as the run would, list the store, print the forecast."""
+    from catalog_imagegen import pipeline
+    from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.planning.pricing import load_price_table
+    from catalog_imagegen.storage.base import StoreError
+
     try:
         store = build_store(settings)
         prepared = pipeline.prepare(request, settings, store)
