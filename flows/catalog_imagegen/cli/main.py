@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_imagegen.cli.lab import add_lab_command
 from catalog_imagegen.cli.scale_out import (
     add_deploy_command,
     add_shard_flags,
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     prompts.set_defaults(handler=prompts_command)
     add_service_commands(commands)
     add_deploy_command(commands)
+    add_lab_command(commands)
     return parser
 
 
