@@ -143,8 +143,12 @@ def print_lab_result(result: Any) -> None:
         print(f"STOPPED: {result.stop_reason}")
     for reject in document["rejects"][:20]:
         print(f"  {reject}")
-    print(f"Lab cost:     estimated ${cost['estimated']:.2f}{actual} (lab spend, not production)")
-    print(f"Lab spend:    ${result.spend:.2f} over {result.lab_runs} lab runs")
+    if document["preview"]:
+        print(f"Lab cost:     ${cost['estimated']:.2f} if made for real (offline previews: free)")
+    else:
+        spent = f"estimated ${cost['estimated']:.2f}{actual}"
+        print(f"Lab cost:     {spent} (lab spend, not production spend)")
+    print(f"Lab spend:    ${result.spend:.2f} in all, over {result.lab_runs} charged lab run(s)")
     print(f"Lab page:     {result.page_url}")
     print(f"Lab manifest: {result.manifest_url}")
     print(f'Choose:       catalog-imagegen lab choose {result.lab_id} VERSION --note "why"')

@@ -146,7 +146,9 @@ def lab_ids(store: ObjectStore) -> list[str]:
 
 
 def lab_spend(store: ObjectStore) -> tuple[float, int]:
-    """Estimated USD over every lab run, and how many lab runs there were."""
-    ids = lab_ids(store)
-    total = sum(load_lab_document(store, i).get("cost", {}).get("estimated") or 0.0 for i in ids)
-    return round(total, 6), len(ids)
+    """Estimated USD over every lab run that called a real provider, and how many there were
+    (offline previews are priced as if real, to show what a lab would cost, but not charged)."""
+    documents = [load_lab_document(store, lab_id) for lab_id in lab_ids(store)]
+    charged = [d for d in documents if not d.get("preview")]
+    total = sum(d.get("cost", {}).get("estimated") or 0.0 for d in charged)
+    return round(total, 6), len(charged)
