@@ -9,13 +9,17 @@ import pytest
 
 from catalog_imagegen.catalog.model import Colour
 from catalog_imagegen.generation.providers.base import ImageSettings
+from catalog_imagegen.lab.experiment import LabSample
 from catalog_imagegen.lab.prompt_diff import Words, changed_words, word_diff
+from catalog_imagegen.lab.runner import LabRequest, run_lab
 from catalog_imagegen.lab.sample import pick_slots
 from catalog_imagegen.lab.store import LabStore
 from catalog_imagegen.lab.versions import lab_versions, target_template
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.templates import TemplateError, load_templates
+from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.local import LocalDirectoryStore
+from tests.lab.lab_setup import write_lab_catalog
 
 
 @pytest.mark.parametrize(
@@ -111,3 +115,19 @@ def test_the_lab_store_keeps_every_key_under_lab(tmp_path: Path) -> None:
     assert list(lab.list_keys("images/")) == ["images/a.png"]
     assert lab.get("images/b.png") is None
     assert lab.url_for("images/a.png").endswith("/lab/images/a.png")
+
+
+def test_a_chained_draft_brings_the_base_its_colour_is_edited_from(
+    templates_copy: Path, tmp_path: Path
+) -> None:
+    catalog = write_lab_catalog(tmp_path, [("JKT-001", "Jacket", "Outerwear", "Navy|Red")])
+    chain = templates_copy / "examples" / "product_card_chain.j2"
+    settings = Settings(output=str(tmp_path / "out"), templates_dir=templates_copy)
+    sample = LabSample(colours=("Red",))
+    result = run_lab(LabRequest(str(catalog), (chain,), "product_card", sample), settings)
+    rows = {row["colour_key"]: row["images"] for row in result.document["slots"]}
+    assert sorted(rows) == ["navy", "red"]  # red is edited from the navy base
+    assert sorted(rows["red"]) == ["current", "product_card_chain"]
+    assert sorted(rows["navy"]) == ["product_card_chain"]
+    assert rows["red"]["product_card_chain"]["entry"]["base"].endswith(".png")
+    assert result.counts() == {"generated": 3, "skipped": 0, "failed": 0, "not_dispatched": 0}

@@ -18,17 +18,16 @@ ENDPOINT_FLAGS = ("concurrency", "rpm", "model")
 
 
 def add_lab_command(commands: Any) -> None:
+    """Listed in the command's help; ``main`` hands ``lab ...`` to ``lab_main`` before parsing,
+    because drafts, options and the ``choose``/``promote`` sub-commands mix freely."""
     lab = commands.add_parser(
-        "lab",
-        add_help=False,
-        help="try template drafts on a few products; lab choose; lab promote",
+        "lab", add_help=False, help="try template drafts on a few products; lab choose; promote"
     )
     lab.add_argument("arguments", nargs=argparse.REMAINDER)
-    lab.set_defaults(handler=lab_command)
+    lab.set_defaults(handler=lambda args: lab_main(args.arguments))
 
 
-def lab_command(args: argparse.Namespace) -> int:
-    argv: list[str] = args.arguments
+def lab_main(argv: Sequence[str]) -> int:
     handlers = {
         "promote": (promote_parser, promote_command),
         "choose": (choose_parser, choose_command),
@@ -96,7 +95,7 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
 
 def try_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.catalog.model import CatalogError
-    from catalog_imagegen.lab.experiment import LabSample
+    from catalog_imagegen.lab.experiment import EmptySample, LabSample
     from catalog_imagegen.lab.runner import LabRequest, run_lab
     from catalog_imagegen.planning.templates import TemplateError
     from catalog_imagegen.settings_file import SettingsFileError
@@ -119,7 +118,7 @@ def try_command(args: argparse.Namespace) -> int:
         )
         request = LabRequest(catalog, tuple(args.drafts), args.against, sample, args.max_cost)
         result = run_lab(request, settings)
-    except (CatalogError, TemplateError, SettingsFileError, StoreError) as error:
+    except (CatalogError, TemplateError, EmptySample, SettingsFileError, StoreError) as error:
         return _bad_input(str(error))
     print_lab_result(result)
     if result.stop_reason:

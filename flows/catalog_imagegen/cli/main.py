@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from catalog_imagegen.cli.lab import add_lab_command
+from catalog_imagegen.cli.lab import add_lab_command, lab_main
 from catalog_imagegen.cli.scale_out import (
     add_deploy_command,
     add_shard_flags,
@@ -31,8 +31,11 @@ from catalog_imagegen.cli.summary import (
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["lab"]:  # drafts, options and sub-commands in any order: its own parser
+        return lab_main(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

@@ -27,6 +27,12 @@ from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.manifest import LatestManifest
 from catalog_imagegen.storage.resume import recover_entry, split_done
 
+VersionSlot = tuple[str, str, str, str]  # sku, colour key, season, template version
+
+
+class EmptySample(ValueError):
+    """No slot of the catalog matches the sample's flags: nothing to try."""
+
 
 @dataclass(frozen=True, slots=True)
 class LabSample:
@@ -79,6 +85,11 @@ def plan_lab(
     )
     categories = {product.sku: product.category for product in products}
     slots = pick_slots(chosen, categories, sample.limit)
+    if not slots:
+        raise EmptySample(
+            f"{catalog}: no product x colour x season matches --sku/--colour/--season "
+            f"for template '{versions[0].template.name}'"
+        )
     return LabPlan(
         slots=slots,
         jobs={name: jobs_in(jobs, slots) for name, jobs in planned.items()},
@@ -100,13 +111,15 @@ class LabEngine:
 
 async def make_lab_images(
     plan: LabPlan, engine: LabEngine, lab_id: str, provider: ImageProvider
-) -> dict[str, JobOutcome]:
-    """Every version's images, by job key: stored ones are reused, the rest made slot by slot
-    (all versions of a slot together, so a spend cap leaves whole comparisons)."""
+) -> dict[VersionSlot, JobOutcome]:
+    """Every version's images, by slot and version: stored ones are reused, the rest made slot
+    by slot (all versions of a slot together, so a spend cap leaves whole comparisons)."""
     unique = {job.key: job for job in _slot_order(plan)}
     split = split_done(list(unique.values()), engine.store, LatestManifest())
     outcomes = {
-        job.key: JobOutcome(job, "skipped", entry=recover_entry(job, engine.store, lab_id))
+        version_slot(job): JobOutcome(
+            job, "skipped", entry=recover_entry(job, engine.store, lab_id)
+        )
         for job in split.done
     }
     maker = ImageMaker(
@@ -122,8 +135,14 @@ async def make_lab_images(
         made = await maker.make(split.todo)
     finally:
         maker.close()
-    outcomes.update((outcome.job.key, outcome) for outcome in made)
+    outcomes.update((version_slot(outcome.job), outcome) for outcome in made)
     return outcomes
+
+
+def version_slot(job: Job) -> VersionSlot:
+    """What identifies a lab image: its slot and template version. Not the job key: a chained
+    colour's key changes once its base image is made."""
+    return (job.sku, job.colour.key, job.season, job.template_version)
 
 
 def _slot_order(plan: LabPlan) -> list[Job]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog_imagegen.generation.outcomes import JobOutcome
-from catalog_imagegen.lab.experiment import LabPlan
+from catalog_imagegen.lab.experiment import LabPlan, VersionSlot, version_slot
 from catalog_imagegen.lab.versions import LabVersion
 from catalog_imagegen.planning.ledger import cost_totals, job_cost
 from catalog_imagegen.planning.pricing import PriceTable
@@ -51,7 +51,7 @@ def lab_document(
     info: LabRunInfo,
     versions: Sequence[LabVersion],
     plan: LabPlan,
-    outcomes: Mapping[str, JobOutcome],
+    outcomes: Mapping[VersionSlot, JobOutcome],
     prices: PriceTable,
 ) -> dict[str, Any]:
     """The lab manifest: every version's outcome for every slot, with its cost."""
@@ -61,7 +61,7 @@ def lab_document(
         for version in versions:
             job = next((j for j in plan.jobs[version.name] if _slot(j) == slot), None)
             if job is not None:
-                images[version.name] = _image(outcomes[job.key], prices, info.model)
+                images[version.name] = _image(outcomes[version_slot(job)], prices, info.model)
         sku, colour_key, season = slot
         colour = next(iter(images.values()), {}).get("colour", colour_key)
         rows.append(

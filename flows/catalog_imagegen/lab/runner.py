@@ -14,7 +14,14 @@ from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.definitions import build_resources, build_review
 from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
 from catalog_imagegen.generation.providers.base import ImageProvider
-from catalog_imagegen.lab.experiment import LabEngine, LabPlan, LabSample, make_lab_images, plan_lab
+from catalog_imagegen.lab.experiment import (
+    LabEngine,
+    LabPlan,
+    LabSample,
+    VersionSlot,
+    make_lab_images,
+    plan_lab,
+)
 from catalog_imagegen.lab.page import render_lab_page
 from catalog_imagegen.lab.record import (
     LabRunInfo,
@@ -93,7 +100,7 @@ def run_lab(request: LabRequest, settings: Settings) -> LabResult:
 
 async def _make(
     plan: LabPlan, engine: LabEngine, lab_id: str, provider: ImageProvider
-) -> dict[str, JobOutcome]:
+) -> dict[VersionSlot, JobOutcome]:
     try:
         return await make_lab_images(plan, engine, lab_id, provider)
     finally:
