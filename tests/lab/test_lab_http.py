@@ -73,6 +73,8 @@ def test_two_drafts_on_three_products_make_three_versions_per_slot_and_nothing_e
 
     assert done.code == 0, done.stdout + done.stderr
     assert KEY not in done.stdout + done.stderr
+    written = [p.read_bytes() for p in output.rglob("*") if p.is_file()]
+    assert not any(KEY.encode() in data for data in written)
     # The storefront and production's records are untouched.
     assert (output / "manifests" / "latest.json").read_bytes() == pointer
     assert sorted(p for p in (output / "manifests").rglob("*")) == production_files

@@ -11,14 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from catalog_imagegen.catalog.model import Product, Reject
+from catalog_imagegen.catalog.model import Reject
 from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, RunControl
 from catalog_imagegen.generation.providers.base import ImageProvider
 from catalog_imagegen.lab.sample import LabSlot, jobs_in, pick_slots
 from catalog_imagegen.lab.versions import LabVersion
-from catalog_imagegen.pipeline import prepare_run
+from catalog_imagegen.pipeline import PreparedRun, prepare_run
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.selection import Selection, select_jobs
 from catalog_imagegen.planning.templates import Season
@@ -63,26 +63,10 @@ def plan_lab(
     model: str,
 ) -> LabPlan:
     """Plan every version on the same slots, picked from the current version's plan."""
-    planned = {}
-    rejects: list[Reject] = []
-    products: list[Product] = []
-    for version in versions:
-        prepared = prepare_run(
-            catalog,
-            {version.template.name: version.template},
-            dict(seasons),
-            model=model,
-            season_names=sample.seasons,
-            template_names=(version.template.name,),
-            catalog_format=sample.catalog_format,
-            sheet=sample.sheet,
-        )
-        planned[version.name] = prepared.jobs
-        rejects += [r for r in prepared.rejects if r not in rejects]
-        products = products or prepared.catalog.products
-    chosen = select_jobs(
-        planned[versions[0].name], Selection(skus=sample.skus, colours=sample.colours), {}
-    )
+    planned = {v.name: _plan_version(catalog, v, seasons, sample, model) for v in versions}
+    current = planned[versions[0].name]
+    products = current.catalog.products
+    chosen = select_jobs(current.jobs, Selection(skus=sample.skus, colours=sample.colours), {})
     categories = {product.sku: product.category for product in products}
     slots = pick_slots(chosen, categories, sample.limit)
     if not slots:
@@ -90,11 +74,28 @@ def plan_lab(
             f"{catalog}: no product x colour x season matches --sku/--colour/--season "
             f"for template '{versions[0].template.name}'"
         )
+    rejects = [r for prepared in planned.values() for r in prepared.rejects]
     return LabPlan(
         slots=slots,
-        jobs={name: jobs_in(jobs, slots) for name, jobs in planned.items()},
-        rejects=rejects,
+        jobs={name: jobs_in(prepared.jobs, slots) for name, prepared in planned.items()},
+        rejects=list(dict.fromkeys(rejects)),
         titles={product.sku: product.title for product in products},
+    )
+
+
+def _plan_version(
+    catalog: str, version: LabVersion, seasons: Mapping[str, Season], sample: LabSample, model: str
+) -> PreparedRun:
+    """The run's own planning, with this version as the only template."""
+    return prepare_run(
+        catalog,
+        {version.template.name: version.template},
+        dict(seasons),
+        model=model,
+        season_names=sample.seasons,
+        template_names=(version.template.name,),
+        catalog_format=sample.catalog_format,
+        sheet=sample.sheet,
     )
 
 
