@@ -32,11 +32,10 @@ from catalog_imagegen.cli.summary import (
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments[:1] == ["lab"]:  # drafts, options and sub-commands in any order: its own parser
-        return lab_main(arguments[1:])
-    parser = build_parser()
-    args = parser.parse_args(arguments)
     try:
+        if arguments[:1] == ["lab"]:  # drafts, options and sub-commands mix: its own parsers
+            return lab_main(arguments[1:])
+        args = build_parser().parse_args(arguments)
         code: int = args.handler(args)
     except KeyboardInterrupt:
         print("interrupted: stored images are kept; run again to finish", file=sys.stderr)
