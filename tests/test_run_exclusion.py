@@ -12,6 +12,7 @@ import pytest
 
 from catalog_imagegen.cli.summary import EXIT_ALREADY_RUNNING, report_state
 from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.storage.run_lock import ALREADY_RUNNING
 from tests.plugins.catalog_runs import RecordingProvider, write_catalog
 
@@ -26,11 +27,8 @@ def catalog_at(path: Path, skus: list[str] = SKUS) -> str:
 
 
 def run(catalog: str, output: Path, **parameters: Any) -> Any:
-    return asyncio.run(
-        catalog_refresh(  # type: ignore[call-overload]
-            catalog, output=str(output), progress=False, return_state=True, **parameters
-        )
-    )
+    request = RunRequest(catalog=catalog, output=str(output), progress=False, **parameters)
+    return asyncio.run(catalog_refresh(request, return_state=True))  # type: ignore[arg-type]
 
 
 def test_the_same_run_started_twice_makes_each_image_once(
@@ -59,8 +57,8 @@ def test_different_catalogs_and_disjoint_selections_run_together(
     recording_provider.gate = threading.Event()
     arguments: list[tuple[str, dict[str, Any]]] = [
         (shirts, {}),
-        (jackets, {"seasons": ["winter"]}),
-        (jackets, {"seasons": ["summer"]}),
+        (jackets, {"seasons": ("winter",)}),
+        (jackets, {"seasons": ("summer",)}),
     ]
     with ThreadPoolExecutor(max_workers=3) as pool:
         runs = [pool.submit(run, c, tmp_path / "out", **p) for c, p in arguments]

@@ -15,6 +15,11 @@ from catalog_imagegen.storage.run_lock import ALREADY_RUNNING
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop like Ctrl-C does, keeping what is stored (Prefect lets a KeyboardInterrupt
+    through its tasks and flows, where an ordinary exception would only fail one task)."""
+
+
 def report_state(state: Any) -> int:
     """Print a finished run's summary (or its one-line error) and choose the exit code."""
     if state.name == ALREADY_RUNNING:  # the same run holds the lock: this one stood down

@@ -21,7 +21,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -35,7 +35,14 @@ VariantStrategy = Literal["independent", "edit_source", "chain"]
 _FRONT_MATTER = re.compile(r"\A\{#-?(.*?)-?#\}\n?", re.DOTALL)
 _SETTING_FIELDS = {f for f in ImageSettings.__dataclass_fields__}
 MAX_REFERENCE_IMAGES = 15  # with the product photo, the 16 images an edit request may carry
-_TEMPLATE_FIELDS = {"description", "mode", "variant_strategy", "mask", "reference_images"}
+_TEMPLATE_FIELDS = {
+    "description",
+    "mode",
+    "variant_strategy",
+    "mask",
+    "reference_images",
+    "label",
+}
 SEASONS_FILE = "seasons.toml"
 
 
@@ -73,6 +80,7 @@ class PromptTemplate:
     mask: str | None = None  # path of a mask PNG, relative to the templates folder
     reference_images: tuple[str, ...] = ()
     path: str = ""
+    label: str = ""  # a name people give this version ("product-card-v3"); the hash still rules
     compiled: jinja2.Template | None = field(default=None, compare=False, repr=False)
     globals: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -106,10 +114,20 @@ def load_templates(folder: Path) -> dict[str, PromptTemplate]:
     environment = _environment(folder)
     templates = {}
     for path in sorted(folder.glob("*.j2")):
-        templates[path.stem] = _load_template(environment, path)
+        templates[path.stem] = _load_template(environment, path, folder)
     if not templates:
         raise TemplateError(f"{folder}: no prompt templates (*.j2) found")
     return templates
+
+
+def load_template_file(path: Path, folder: Path, *, name: str) -> PromptTemplate:
+    """A template file from anywhere (a draft), loaded as template ``name`` of ``folder``: it may
+    include the folder's files, and its masks and references are the folder's."""
+    environment = _environment(path.parent, folder)
+    try:
+        return replace(_load_template(environment, path, folder), name=name)
+    except OSError as error:
+        raise TemplateError(f"{path}: cannot read the template ({error.strerror})") from None
 
 
 def load_seasons(folder: Path) -> dict[str, Season]:
@@ -136,9 +154,9 @@ def load_seasons(folder: Path) -> dict[str, Season]:
     return seasons
 
 
-def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
+def _environment(*folders: Path) -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,
@@ -147,7 +165,8 @@ def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     )
 
 
-def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplate:
+def _load_template(environment: jinja2.Environment, path: Path, folder: Path) -> PromptTemplate:
+    """``folder``: the templates folder, where the template's mask and references are."""
     source = path.read_bytes()
     text = source.decode("utf-8")
     settings = _front_matter(text, path)
@@ -180,9 +199,7 @@ def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplat
         )
     return PromptTemplate(
         name=path.stem,
-        version=template_version(
-            source, path.parent, path.stem, (*references, *filter(None, [mask]))
-        ),
+        version=template_version(source, folder, path.stem, (*references, *filter(None, [mask]))),
         mode=mode,
         settings=image_settings,
         description=str(settings.get("description", "")),
@@ -190,6 +207,7 @@ def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplat
         mask=mask,
         reference_images=references,
         path=str(path),
+        label=str(settings.get("label", "")),
         compiled=compiled,
         globals=dict(compiled.globals),
     )
