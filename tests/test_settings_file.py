@@ -9,6 +9,7 @@ import pytest
 from catalog_imagegen.definitions import build_provider
 from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
 from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings_file import (
     SettingsFileError,
     load_settings,
@@ -140,3 +141,36 @@ def test_openai_key_never_goes_to_another_endpoint(
     with pytest.raises(SettingsFileError, match=message) as raised:
         load_settings_with(**flags)
     assert "sk-openai-only" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "env", "outcome"),
+    [
+        ({"provider": "wisgate"}, {"WISGATE_API_KEY": "wg"}, "wg"),
+        ({"provider": "wisgate"}, {}, "WISGATE_API_KEY is not set"),
+        ({"base_url": "https://gw.example/v1"}, {}, "no API key variable for https://gw.example"),
+        (
+            {"base_url": "https://gw.example/v1"},
+            {"GW": "gw", "CATALOG_IMAGEGEN_API_KEY_ENV": "GW"},
+            "gw",
+        ),
+    ],
+)
+def test_a_run_request_naming_another_endpoint_takes_that_endpoints_key(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request_fields: dict[str, str],
+    env: dict[str, str],
+    outcome: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-only")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    request = RunRequest(catalog="c.csv", **request_fields)  # type: ignore[arg-type]
+    if outcome.islower() and " " not in outcome:
+        settings = request.settings_for(load_settings())
+        assert settings.api_key is not None and settings.api_key.reveal() == outcome
+        return
+    with pytest.raises(ValueError, match=outcome) as refused:
+        request.settings_for(load_settings())
+    assert "sk-openai-only" not in str(refused.value)

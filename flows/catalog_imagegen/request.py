@@ -11,6 +11,7 @@ checked when it is made; a bad value raises ``RequestError`` naming the flag.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from pydantic import (
 
 from catalog_imagegen.planning.selection import Selection
 from catalog_imagegen.settings import PROVIDER_PRESETS, Settings
+from catalog_imagegen.settings_file import with_key
 
 CatalogFormat = Literal["auto", "generic", "shopify", "merchant-center", "excel"]
 FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate")  # review.image_review's flags
@@ -143,6 +145,8 @@ class RunRequest(BaseModel):
             )
         if self.base_url is not None:
             resolved = resolved.with_overrides(base_url=self.base_url.rstrip("/"))
+        if self.provider is not None or self.base_url is not None:
+            resolved = with_key(resolved, os.environ)  # that endpoint's own key, never another's
         return resolved
 
     def check_names(self, templates: Mapping[str, object], seasons: Mapping[str, object]) -> None:
