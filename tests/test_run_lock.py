@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -120,3 +121,11 @@ def test_a_lock_whose_process_was_killed_on_this_machine_is_taken_over_at_once(
     assert acquire(store, "k", "rerun").run_id == "rerun"
     with pytest.raises(AlreadyRunning, match="rerun"):  # a live process keeps its lock
         acquire(store, "k", "third")
+
+
+def test_a_store_gone_at_the_end_does_not_turn_a_finished_run_into_a_crash(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path / "store")
+    with held(store, "k", "run-1", heartbeat_every=3600):
+        shutil.rmtree(tmp_path / "store")
+        (tmp_path / "store").write_text("not a folder any more")  # every write now fails
+    assert (tmp_path / "store").read_text() == "not a folder any more"

@@ -105,7 +105,8 @@ def held(
             lock.release()
         raise
     _stop(stop, beating)
-    lock.release()
+    with contextlib.suppress(StoreError):  # a store that died mid-run: the run says so already,
+        lock.release()  # and its lock, no longer beating, goes stale and is taken over
 
 
 def _stop(stop: threading.Event, beating: threading.Thread) -> None:
