@@ -41,6 +41,7 @@ from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.slices import spend_control
 from catalog_imagegen.planning.templates import TemplateError, load_seasons, load_templates
+from catalog_imagegen.renditions.storing import complete_renditions
 from catalog_imagegen.review.approval import load_rejections, prompt_notes
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
@@ -96,7 +97,7 @@ def find_done(
         )
         for job in split.done
     ]
-    return split, skipped
+    return split, complete_renditions(skipped, resources.store, split.derive_only, run_id)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="make-images-{batch.number}")

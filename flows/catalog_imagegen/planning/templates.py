@@ -30,11 +30,21 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from catalog_imagegen.generation.providers.base import ImageSettings, Mode
+from catalog_imagegen.renditions.channels import ChannelError, ChannelProfile, load_channels
 
 VariantStrategy = Literal["independent", "edit_source", "chain"]
 _FRONT_MATTER = re.compile(r"\A\{#-?(.*?)-?#\}\n?", re.DOTALL)
 _SETTING_FIELDS = {f for f in ImageSettings.__dataclass_fields__}
-_TEMPLATE_FIELDS = {"description", "mode", "variant_strategy", "mask", "reference_images"}
+_TEMPLATE_FIELDS = {
+    "description",
+    "mode",
+    "variant_strategy",
+    "mask",
+    "reference_images",
+    "channels",
+}
+# The channels a template serves do not change its image, so they stay out of its version.
+_CHANNELS_SETTING = re.compile(rb"^[ \t]*channels[ \t]*=[ \t]*\[[^\]]*\][^\n]*\n?", re.MULTILINE)
 SEASONS_FILE = "seasons.toml"
 
 
@@ -71,6 +81,7 @@ class PromptTemplate:
     variant_strategy: VariantStrategy = "independent"
     mask: str | None = None  # path of a mask PNG, relative to the templates folder
     reference_images: tuple[str, ...] = ()
+    channels: tuple[ChannelProfile, ...] = ()
     path: str = ""
     compiled: jinja2.Template | None = field(default=None, compare=False, repr=False)
     globals: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -103,9 +114,13 @@ class PromptTemplate:
 
 def load_templates(folder: Path) -> dict[str, PromptTemplate]:
     environment = _environment(folder)
+    try:
+        channels = load_channels(folder)
+    except ChannelError as error:
+        raise TemplateError(str(error)) from None
     templates = {}
     for path in sorted(folder.glob("*.j2")):
-        templates[path.stem] = _load_template(environment, path)
+        templates[path.stem] = _load_template(environment, path, channels)
     if not templates:
         raise TemplateError(f"{folder}: no prompt templates (*.j2) found")
     return templates
@@ -146,7 +161,9 @@ def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
     )
 
 
-def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplate:
+def _load_template(
+    environment: jinja2.Environment, path: Path, channels: Mapping[str, ChannelProfile]
+) -> PromptTemplate:
     source = path.read_bytes()
     text = source.decode("utf-8")
     settings = _front_matter(text, path)
@@ -173,17 +190,32 @@ def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplat
         raise TemplateError(f"{path.name}: {error}") from None
     return PromptTemplate(
         name=path.stem,
-        version=hashlib.sha256(source).hexdigest()[:12],
+        version=hashlib.sha256(_CHANNELS_SETTING.sub(b"", source, count=1)).hexdigest()[:12],
         mode=mode,
         settings=image_settings,
         description=str(settings.get("description", "")),
         variant_strategy=cast(VariantStrategy, strategy),
         mask=settings.get("mask"),
         reference_images=tuple(settings.get("reference_images", ())),
+        channels=_channels_of(settings.get("channels", []), channels, path),
         path=str(path),
         compiled=compiled,
         globals=dict(compiled.globals),
     )
+
+
+def _channels_of(
+    names: Any, channels: Mapping[str, ChannelProfile], path: Path
+) -> tuple[ChannelProfile, ...]:
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise TemplateError(f"{path.name}: channels must be a list of channel names")
+    unknown = [name for name in names if name not in channels]
+    if unknown:
+        known = ", ".join(sorted(channels)) or "none: channels.toml is missing"
+        raise TemplateError(
+            f"{path.name}: unknown channel(s) {', '.join(unknown)} (known: {known})"
+        )
+    return tuple(channels[name] for name in dict.fromkeys(names))
 
 
 def _front_matter(text: str, path: Path) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class ManifestEntry:
     base: str | None = None
     alternates: tuple[str, ...] = ()
     flags: tuple[Mapping[str, Any], ...] = ()
+    # Channel deliverables derived from this image, by channel name (``renditions/``).
+    renditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def slot(self) -> tuple[str, str, str, str]:
@@ -64,6 +66,7 @@ class ManifestEntry:
         data["variant_skus"] = list(self.variant_skus)
         data["alternates"] = list(self.alternates)
         data["flags"] = [dict(flag) for flag in self.flags]
+        data["renditions"] = {name: dict(value) for name, value in self.renditions.items()}
         return data
 
     @classmethod
@@ -73,6 +76,7 @@ class ManifestEntry:
         values["variant_skus"] = tuple(data.get("variant_skus", ()))
         values["alternates"] = tuple(data.get("alternates", ()))
         values["flags"] = tuple(data.get("flags", ()))
+        values["renditions"] = dict(data.get("renditions", {}))
         return cls(sku=sku, colour_key=colour_key, season=season, template=template, **values)
 
 
