@@ -22,7 +22,8 @@ from catalog_imagegen.cli.summary import (
     report_state,
 )
 
-FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate")  # image_review's flags
+# image_review's flags, and the renditions' failed channel checks
+FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate", "noncompliant")
 STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")  # cli.add_store_flags
 ENDPOINT_AND_STORE = ("rpm", "provider", "base_url", "bucket", "prefix", "public_base_url")
 
@@ -64,7 +65,7 @@ def add_backfill_command(commands: Any, add_run_flags: Any) -> None:
         choices=FLAG_KINDS,
         metavar="KIND",
         help="only the images colour QA flagged (of these kinds: colour_mismatch, near_blank, "
-        "near_duplicate), made again; put it after the catalog",
+        "near_duplicate, noncompliant), made again; put it after the catalog",
     )
     backfill.add_argument("--model", help="image model (default gpt-image-2)")
     add_run_flags(backfill)
@@ -184,11 +185,16 @@ def status_command(args: argparse.Namespace) -> int:
         print(
             f"{row['run']}  {row['started']} -> {row['finished']}  {row['catalog']} "
             f"[{row['selection']}]\n  {row['done']} done, {row['skipped']} skipped, "
-            f"{row['failed']} failed, {row['not_dispatched']} not dispatched; "
+            f"{row['failed']} failed, {row['not_dispatched']} not dispatched"
+            f"{_noncompliant(row['noncompliant'])}; "
             f"estimated ${row['estimated_cost']:.2f}{_actual(row['actual_cost'])}{preview}"
             + (f"\n  stopped: {row['stop_reason']}" if row["stop_reason"] else "")
         )
     return EXIT_OK
+
+
+def _noncompliant(count: int) -> str:
+    return f", {count} renditions noncompliant" if count else ""
 
 
 def _actual(cost: float | None) -> str:

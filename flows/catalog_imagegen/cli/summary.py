@@ -45,6 +45,7 @@ def print_summary(summary: Any) -> None:
     if summary.estimated_cost or summary.actual_cost:
         print(f"Cost:         estimated ${summary.estimated_cost:.2f}{actual}", file=out)
     print_flags(summary.flags, out)
+    print_renditions(summary, out)
     for label, value in (
         ("Output", summary.output),
         ("Manifest", summary.manifest),
@@ -52,6 +53,7 @@ def print_summary(summary: Any) -> None:
         ("Images CSV", summary.images_report),
         ("Rejects", summary.rejects_report),
         ("Shopify CSV", getattr(summary, "shopify_import", "")),
+        ("Merchant feed", getattr(summary, "merchant_feed", "")),
         ("Review page", summary.review_page),
     ):
         if value:
@@ -62,6 +64,18 @@ def print_summary(summary: Any) -> None:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 
         print(f"\nNOTE: {PREVIEW_NOTICE}", file=out)
+
+
+def print_renditions(summary: Any, out: Any) -> None:
+    """Channel renditions derived, how many fail their channel, and what the feed left out."""
+    made = getattr(summary, "renditions", 0)
+    if made:
+        noncompliant = getattr(summary, "noncompliant", 0)
+        print(f"Renditions:   {made} derived, {noncompliant} noncompliant", file=out)
+    left_out = getattr(summary, "feed_left_out", {})
+    if getattr(summary, "merchant_feed", ""):
+        why = ", ".join(f"{n} {reason}" for reason, n in left_out.items()) or "none"
+        print(f"Merchant feed: {summary.feed_rows} rows; left out: {why}", file=out)
 
 
 def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
