@@ -21,6 +21,7 @@ FEED_COLUMNS = ("id", "image_link", "additional_image_link")
 MAX_ADDITIONAL = 10  # Merchant Center reads at most ten additional images
 VARIANT_ID_FORMATS = ("shopify", "merchant_center")  # catalogs whose rows are per variant or item
 PREFERRED_TEMPLATE = "product_card"
+NO_VARIANT_SKU = "no variant SKU (Merchant Center matches rows by id)"
 
 
 @dataclass(slots=True)
@@ -40,11 +41,12 @@ def supplemental_feed(
         rendition = entry.renditions.get(channel)
         if rendition is None:
             continue
-        reason = why_left_out(rendition)
+        ids = item_ids(entry, catalog_format)
+        reason = why_left_out(rendition) or ("" if ids else NO_VARIANT_SKU)
         if reason:
             left_out[reason] += 1
             continue
-        for item_id in item_ids(entry, catalog_format):
+        for item_id in ids:
             links.setdefault(item_id, []).append((_preference(entry), str(rendition["url"])))
     lines = ["\t".join(FEED_COLUMNS)]
     for item_id in sorted(links):
@@ -62,8 +64,9 @@ def why_left_out(rendition: Mapping[str, Any]) -> str:
 
 
 def item_ids(entry: ManifestEntry, catalog_format: str) -> tuple[str, ...]:
-    """Shopify and Merchant Center catalogs: each variant's SKU or item id; others: the SKU."""
-    if catalog_format in VARIANT_ID_FORMATS and entry.variant_skus:
+    """Shopify and Merchant Center catalogs: each variant's SKU or item id (none when its
+    variants have no SKU: a handle matches nothing in Merchant Center); others: the SKU."""
+    if catalog_format in VARIANT_ID_FORMATS:
         return entry.variant_skus
     return (entry.sku,)
 
