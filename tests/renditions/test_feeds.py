@@ -65,8 +65,8 @@ def test_one_row_per_variant_sku_with_the_product_card_first() -> None:
     base = f"{CDN}/images/tee"
     links = (
         f"{base}/product_card/evergreen/navy/k/google_shopping.jpg",
-        f"{base}/banner/evergreen/navy/k/google_shopping.jpg,"
-        f"{base}/product_card/winter/navy/k/google_shopping.jpg",
+        f"{base}/product_card/winter/navy/k/google_shopping.jpg,"
+        f"{base}/banner/evergreen/navy/k/google_shopping.jpg",
     )
     assert rows(feed.data) == [
         ["id", "image_link", "additional_image_link"],
