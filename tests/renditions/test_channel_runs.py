@@ -4,11 +4,13 @@ fake OpenAI-compatible image API over real HTTP, answering with a small product 
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from PIL import Image
 
@@ -16,7 +18,7 @@ from catalog_imagegen.cli.main import main
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.renditions.channels import load_channels
 from catalog_imagegen.storage.local import LocalDirectoryStore
-from catalog_imagegen.storage.manifest import ManifestEntry, load_latest
+from catalog_imagegen.storage.manifest import POINTER_KEY, ManifestEntry, load_latest
 from catalog_imagegen.storage.publishing import RunSummary
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from tests.conftest import SAMPLE_CATALOG
@@ -26,6 +28,7 @@ KEY = "sk-renditions-test"
 ALL_CHANNELS = ["amazon_main", "google_shopping", "shopify", "zalando", "etsy", "ebay"]
 IMAGES = 2 * 3 * 2  # two products, three colours, two seasons, one template
 PIL_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
+SCHEMA = Path(__file__).resolve().parents[2] / "flows/catalog_imagegen/schemas/manifest.schema.json"
 
 
 @pytest.fixture
@@ -112,6 +115,17 @@ async def test_every_channel_gets_its_exact_file_and_amazon_flags_the_grey_backd
         )
         assert entry.renditions["amazon_main"]["compliant"] is False
         assert entry.renditions["shopify"]["compliant"] is True
+
+    pointer = json.loads((out / POINTER_KEY).read_text())
+    manifest = json.loads((out / pointer["manifest"]).read_text())
+    jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
+    sku = entries(tmp_path)[0].sku
+    card = next(iter(next(iter(manifest["images"][sku].values())).values()))["product_card"]
+    assert card["renditions"]["amazon_main"]["checks"]["fill"] == {
+        "ok": False,
+        "measured": 0.33,
+        "rule": ">= 0.85",
+    }
 
     review = next((out / "manifests" / "runs").glob("*/review.html")).read_text()
     assert review.count("amazon_main: fill 0.33 &lt; 0.85") == IMAGES
