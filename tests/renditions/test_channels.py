@@ -8,6 +8,7 @@ import pytest
 
 from catalog_imagegen.planning.templates import TemplateError, load_templates
 from catalog_imagegen.renditions.channels import ChannelError, load_channels, profile_from
+from catalog_imagegen.renditions.sizing import size_for_channels
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -87,3 +88,32 @@ def test_an_unknown_channel_names_the_template_and_the_known_ones(templates_copy
         "product_card.j2: unknown channel(s) amazon (known: amazon_main, ebay, etsy, "
         "google_shopping, shopify, zalando)"
     )
+
+
+@pytest.mark.parametrize(
+    ("channels", "size"),
+    [
+        (["amazon_main"], "2000x2000"),
+        (["amazon_main", "google_shopping"], "2000x2000"),
+        (["shopify", "etsy"], "2048x2048"),
+        (["zalando"], "1808x2608"),  # 1:1.44, sides in multiples of 16
+        (["zalando", "amazon_main"], "2608x2608"),  # aspects disagree: square
+        (["ebay"], "1600x1600"),
+    ],
+)
+def test_size_channels_asks_for_what_serves_every_channel_without_upscaling(
+    templates_copy: Path, channels: list[str], size: str
+) -> None:
+    card = templates_copy / "product_card.j2"
+    served = "channels = [" + ", ".join(f'"{c}"' for c in channels) + "]"
+    card.write_text(card.read_text().replace('size = "1024x1024"', f'size = "channels"\n{served}'))
+    assert load_templates(templates_copy)["product_card"].settings.size == size
+
+
+def test_the_size_for_channels_stays_within_the_models_free_sizes() -> None:
+    huge = profile_from("poster", {"size": "6000x2000"})
+    width, height = (int(side) for side in size_for_channels([huge]).split("x"))
+    assert width <= 3840
+    assert width * height <= 8_294_400
+    assert width % 16 == height % 16 == 0
+    assert width / height == pytest.approx(3.0, rel=0.02)

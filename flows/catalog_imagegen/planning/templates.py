@@ -31,6 +31,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from catalog_imagegen.generation.providers.base import ImageSettings, Mode
 from catalog_imagegen.renditions.channels import ChannelError, ChannelProfile, load_channels
+from catalog_imagegen.renditions.sizing import size_for_channels
 
 VariantStrategy = Literal["independent", "edit_source", "chain"]
 _FRONT_MATTER = re.compile(r"\A\{#-?(.*?)-?#\}\n?", re.DOTALL)
@@ -46,6 +47,7 @@ _TEMPLATE_FIELDS = {
 # The channels a template serves do not change its image, so they stay out of its version.
 _CHANNELS_SETTING = re.compile(rb"^[ \t]*channels[ \t]*=[ \t]*\[[^\]]*\][^\n]*\n?", re.MULTILINE)
 SEASONS_FILE = "seasons.toml"
+CHANNELS_SIZE = "channels"  # size = "channels": the size that best serves the template's channels
 
 
 class TemplateError(Exception):
@@ -176,9 +178,8 @@ def _load_template(
     strategy = settings.get("variant_strategy", "independent")
     if strategy not in ("independent", "edit_source", "chain"):
         raise TemplateError(f"{path.name}: unknown variant_strategy '{strategy}'")
-    image = {k: v for k, v in settings.items() if k in _SETTING_FIELDS}
-    if mode == "edit":
-        image.setdefault("input_fidelity", "high")
+    served = _channels_of(settings.get("channels", []), channels, path)
+    image = _image_fields(settings, mode, served, path)
     try:
         compiled = environment.get_template(path.name)
         image_settings = ImageSettings(**image)
@@ -197,11 +198,25 @@ def _load_template(
         variant_strategy=cast(VariantStrategy, strategy),
         mask=settings.get("mask"),
         reference_images=tuple(settings.get("reference_images", ())),
-        channels=_channels_of(settings.get("channels", []), channels, path),
+        channels=served,
         path=str(path),
         compiled=compiled,
         globals=dict(compiled.globals),
     )
+
+
+def _image_fields(
+    settings: Mapping[str, Any], mode: Mode, served: tuple[ChannelProfile, ...], path: Path
+) -> dict[str, Any]:
+    """The provider settings; ``size = "channels"`` becomes the size that serves the channels."""
+    image = {k: v for k, v in settings.items() if k in _SETTING_FIELDS}
+    if image.get("size") == CHANNELS_SIZE:
+        if not served:
+            raise TemplateError(f'{path.name}: size = "channels" needs a channels list')
+        image["size"] = size_for_channels(served)
+    if mode == "edit":
+        image.setdefault("input_fidelity", "high")
+    return image
 
 
 def _channels_of(
