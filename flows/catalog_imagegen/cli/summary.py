@@ -53,7 +53,7 @@ def print_summary(summary: Any) -> None:
         ("Images CSV", summary.images_report),
         ("Rejects", summary.rejects_report),
         ("Shopify CSV", getattr(summary, "shopify_import", "")),
-        ("Merchant feed", getattr(summary, "merchant_feed", "")),
+        ("Feed TSV", getattr(summary, "merchant_feed", "")),
         ("Review page", summary.review_page),
     ):
         if value:
@@ -75,7 +75,7 @@ def print_renditions(summary: Any, out: Any) -> None:
     left_out = getattr(summary, "feed_left_out", {})
     if getattr(summary, "merchant_feed", ""):
         why = ", ".join(f"{n} {reason}" for reason, n in left_out.items()) or "none"
-        print(f"Merchant feed: {summary.feed_rows} rows; left out: {why}", file=out)
+        print(f"Merchant feed: {summary.feed_rows} rows; renditions left out: {why}", file=out)
 
 
 def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
@@ -87,7 +87,7 @@ def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
         counts[flag["kind"]] = counts.get(flag["kind"], 0) + 1
     print("Flagged:      " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), file=out)
     for flag in flags[:20]:
-        details = ", ".join(
+        details = flag.get("message") or ", ".join(
             f"{k} {v}" for k, v in flag.items() if k not in ("job", "kind", "image")
         )
         print(f"  {flag['kind']}: {flag['job']}" + (f" ({details})" if details else ""), file=out)
