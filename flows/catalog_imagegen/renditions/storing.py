@@ -18,8 +18,8 @@ from catalog_imagegen.generation.outcomes import JobOutcome, object_metadata
 from catalog_imagegen.generation.providers.base import CONTENT_TYPES
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.renditions.channels import ChannelProfile, rendition_key
-from catalog_imagegen.renditions.checks import check_rendition, noncompliance_flags
-from catalog_imagegen.renditions.derive import derive_rendition
+from catalog_imagegen.renditions.checks import Check, check_rendition, noncompliance_flags
+from catalog_imagegen.renditions.derive import Derived, derive_rendition
 from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.manifest import IMMUTABLE, ManifestEntry
 
@@ -60,21 +60,27 @@ def store_renditions(
             cache_control=IMMUTABLE,
             metadata={**metadata, "channel": profile.name},
         )
-        renditions[profile.name] = {
-            "key": key,
-            "url": store.url_for(key),
-            "width": derived.width,
-            "height": derived.height,
-            "bytes": len(derived.data),
-            "format": derived.format,
-            "sha256": digest,
-            "compliant": all(check.ok for check in checks),
-            "checks": {check.name: check.to_json() for check in checks},
-            "run_id": run_id,
-        }
+        record = rendition_record(derived, digest, checks, store.url_for(key))
+        renditions[profile.name] = {"key": key, **record, "run_id": run_id}
         fixed = derived.background_fixed
         flags.extend(noncompliance_flags(profile.name, checks, background_fixed=fixed))
     return StoredRenditions(renditions, tuple(flags))
+
+
+def rendition_record(
+    derived: Derived, sha256: str, checks: Sequence[Check], url: str
+) -> dict[str, Any]:
+    """What the manifest says about one rendition."""
+    return {
+        "url": url,
+        "width": derived.width,
+        "height": derived.height,
+        "bytes": len(derived.data),
+        "format": derived.format,
+        "sha256": sha256,
+        "compliant": all(check.ok for check in checks),
+        "checks": {check.name: check.to_json() for check in checks},
+    }
 
 
 def missing_channels(
