@@ -146,3 +146,13 @@ def test_cmyk_and_transparent_sources_become_srgb_rgb() -> None:
         checks = {c.name: c for c in check_rendition(derived.data, AMAZON)}
         assert checks["colour_space"].ok
         assert checks["background"].ok  # transparency over white
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+def test_every_format_is_encoded_as_asked_and_keeps_the_marker(fmt: str) -> None:
+    profile = ChannelProfile("x", format=fmt, size=(800, 600), marker=True, max_bytes=5_000_000)
+    derived = derive_rendition(product_shot(fmt="png"), profile)
+    assert source_type_of(derived.data) == TRAINED_ALGORITHMIC_MEDIA
+    assert [c.name for c in check_rendition(derived.data, profile) if not c.ok] == []
+    with Image.open(io.BytesIO(derived.data)) as image:
+        assert (image.format, image.size) == (PIL_FORMATS[fmt], (800, 600))
