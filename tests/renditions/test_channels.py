@@ -46,6 +46,7 @@ def test_the_shipped_channels_are_the_six_marketplaces() -> None:
         ({"background": "grey"}, "channel 'x': background must be 'white' or 'any'"),
         ({"max_bytes": "10MB"}, "channel 'x': max_bytes must be a whole number above 0"),
         ({"colour": "white"}, "channel 'x': unknown field(s) colour"),
+        ({"aspect": "1x1.44"}, "channel 'x': aspect must be WIDTH:HEIGHT like"),
     ],
 )
 def test_a_bad_profile_names_the_channel_and_the_field(

@@ -42,6 +42,9 @@ def test_every_shipped_channel_gets_its_exact_deliverable(
 
 
 AMAZON = SHIPPED["amazon_main"]
+UPRIGHT = ChannelProfile(
+    "upright", min_side=1000, max_side=3000, aspect=1 / 1.44, aspect_text="1:1.44"
+)
 GOOGLE = SHIPPED["google_shopping"]
 
 
@@ -125,6 +128,9 @@ def test_quality_steps_down_to_fit_the_size_limit_and_what_cannot_fit_is_flagged
         (ChannelProfile("small", min_side=1600), (512, 384), (1600, 1200)),
         (ChannelProfile("big", max_side=800), (1536, 1024), (800, 533)),
         (ChannelProfile("as_is", min_side=500, max_side=2000), (1024, 1536), (1024, 1536)),
+        (UPRIGHT, (1024, 1024), (1024, 1475)),  # padded to 1:1.44, within the limits
+        (replace(UPRIGHT, fit="crop"), (1024, 1024), (711, 1024)),
+        (replace(UPRIGHT, min_side=2600), (1024, 1024), (1805, 2600)),
     ],
 )
 def test_fitting_pads_crops_or_scales_into_the_limits(
@@ -156,3 +162,11 @@ def test_every_format_is_encoded_as_asked_and_keeps_the_marker(fmt: str) -> None
     assert [c.name for c in check_rendition(derived.data, profile) if not c.ok] == []
     with Image.open(io.BytesIO(derived.data)) as image:
         assert (image.format, image.size) == (PIL_FORMATS[fmt], (800, 600))
+
+
+def test_the_aspect_of_a_limits_profile_is_checked() -> None:
+    square = derive_rendition(product_shot(), ChannelProfile("square", size=(1200, 1200)))
+    [aspect] = [c for c in check_rendition(square.data, UPRIGHT) if c.name == "aspect"]
+    assert (aspect.ok, aspect.measured, aspect.rule) == (False, 1.0, "1:1.44 (0.694) within 1%")
+    upright = derive_rendition(product_shot(), UPRIGHT)
+    assert all(c.ok for c in check_rendition(upright.data, UPRIGHT))

@@ -25,6 +25,7 @@ _FIELDS = {
     "fit",
     "min_side",
     "max_side",
+    "aspect",
     "format",
     "quality",
     "max_bytes",
@@ -48,6 +49,8 @@ class ChannelProfile:
     fit: Fit = "pad"
     min_side: int | None = None  # of the longest side
     max_side: int | None = None
+    aspect: float | None = None  # width / height, for a profile given by side limits
+    aspect_text: str = ""  # as written: "1:1.44"
     quality: int = 90
     max_bytes: int | None = None
     white_background: bool = False
@@ -105,6 +108,8 @@ def profile_from(name: str, values: Mapping[str, Any], file: str = CHANNELS_FILE
         fit=fit,
         min_side=_positive(values, "min_side", where),
         max_side=_positive(values, "max_side", where),
+        aspect=_aspect(values.get("aspect"), where),
+        aspect_text=str(values.get("aspect", "")),
         quality=_bounded(values, "quality", where, 90, 1, 100),
         max_bytes=_positive(values, "max_bytes", where),
         white_background=background == "white",
@@ -123,6 +128,19 @@ def _size(value: Any, where: str) -> tuple[int, int] | None:
     if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
         raise ChannelError(f"{where}: size must be WIDTHxHEIGHT in pixels, not {value!r}")
     return (int(width), int(height))
+
+
+def _aspect(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    width, _, height = str(value).partition(":")
+    try:
+        ratio = float(width) / float(height)
+    except (ValueError, ZeroDivisionError):
+        ratio = 0.0
+    if not ratio > 0:
+        raise ChannelError(f'{where}: aspect must be WIDTH:HEIGHT like "1:1.44", not {value!r}')
+    return ratio
 
 
 def _positive(values: Mapping[str, Any], field: str, where: str) -> int | None:

@@ -25,6 +25,7 @@ from catalog_imagegen.renditions.background import product_fill, read_border
 from catalog_imagegen.renditions.channels import ChannelProfile
 
 MEASURE_SIDE = 512
+ASPECT_TOLERANCE = 0.01
 MIN_WHITE_SHARE = 0.98  # of the border within the tolerance: anti-aliasing may touch an edge
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
 _MARKERS = (TRAINED_ALGORITHMIC_MEDIA, ALGORITHMIC_MEDIA)
@@ -54,6 +55,7 @@ def check_rendition(
     small.thumbnail((MEASURE_SIDE, MEASURE_SIDE))
     checks = [
         _dimensions(size, profile),
+        *_aspect(size, profile),
         Check("format", fmt == profile.format, fmt, profile.format, f"format {fmt}"),
         _colour_space(mode, icc),
     ]
@@ -100,6 +102,15 @@ def _dimensions(size: tuple[int, int], profile: ChannelProfile) -> Check:
     low, high = profile.min_side or 1, profile.max_side or 10**9
     rule = f"longest side {low}-{high}" if profile.max_side else f"longest side >= {low}"
     return Check("dimensions", low <= longest <= high, measured, rule, f"{measured}: {rule}")
+
+
+def _aspect(size: tuple[int, int], profile: ChannelProfile) -> list[Check]:
+    if profile.aspect is None:
+        return []
+    ratio = size[0] / size[1]
+    ok = abs(ratio / profile.aspect - 1) <= ASPECT_TOLERANCE
+    rule = f"{profile.aspect_text} ({profile.aspect:.3f}) within {ASPECT_TOLERANCE:.0%}"
+    return [Check("aspect", ok, round(ratio, 3), rule, f"aspect {ratio:.3f} != {rule}")]
 
 
 def _colour_space(mode: str, icc: bytes | None) -> Check:

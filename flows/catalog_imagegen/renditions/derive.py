@@ -9,7 +9,7 @@ put back the provenance marker the source carried, since re-encoding drops all m
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageCms
@@ -116,6 +116,13 @@ def encode(image: Image.Image, fmt: str, quality: int) -> bytes:
 
 
 def _within_limits(image: Image.Image, profile: ChannelProfile) -> Image.Image:
+    if profile.aspect is not None and abs(image.width / image.height / profile.aspect - 1) > 0.005:
+        # Into the aspect first, at the image's own scale: then the limits scale it.
+        if profile.fit == "crop":
+            size = _cropped_to(image.size, profile.aspect)
+        else:
+            size = _padded_to(image.size, profile.aspect)
+        image = fit_image(image, replace(profile, size=size, aspect=None))
     longest = max(image.size)
     target = longest
     if profile.min_side and longest < profile.min_side:
@@ -123,6 +130,20 @@ def _within_limits(image: Image.Image, profile: ChannelProfile) -> Image.Image:
     if profile.max_side and longest > profile.max_side:
         target = profile.max_side
     return image if target == longest else _scaled(image, target / longest)
+
+
+def _padded_to(size: tuple[int, int], aspect: float) -> tuple[int, int]:
+    width, height = size
+    if width / height < aspect:
+        return (round(height * aspect), height)
+    return (width, round(width / aspect))
+
+
+def _cropped_to(size: tuple[int, int], aspect: float) -> tuple[int, int]:
+    width, height = size
+    if width / height > aspect:
+        return (round(height * aspect), height)
+    return (width, round(width / aspect))
 
 
 def _scaled(image: Image.Image, scale: float) -> Image.Image:
