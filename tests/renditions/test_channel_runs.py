@@ -17,6 +17,7 @@ from PIL import Image
 from catalog_imagegen.cli.main import main
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.renditions.channels import load_channels
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import POINTER_KEY, ManifestEntry, load_latest
 from catalog_imagegen.storage.publishing import RunSummary
@@ -53,14 +54,14 @@ def serve_channels(templates: Path, channels: list[str]) -> None:
 
 
 async def run(tmp_path: Path) -> RunSummary:
-    state = await catalog_refresh(  # type: ignore[call-overload]
+    request = RunRequest(
         catalog=str(tmp_path / "catalog.csv"),
         output=str(tmp_path / "out"),
-        templates=["product_card"],
+        templates=("product_card",),
         progress=False,
         concurrency=4,
-        return_state=True,
     )
+    state = await catalog_refresh(request, return_state=True)  # type: ignore[arg-type]
     summary = await state.aresult(raise_on_failure=False)
     assert isinstance(summary, RunSummary), state.message
     return summary

@@ -12,6 +12,7 @@ import pytest
 
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.renditions.feeds import NO_VARIANT_SKU
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.storage.publishing import RunSummary
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.renditions.test_channel_runs import serve_channels
@@ -23,15 +24,15 @@ FIXTURES = Path(__file__).resolve().parents[1] / "catalog" / "fixtures"
 
 
 async def run_into(bucket: str, catalog: Path) -> RunSummary:
-    state = await catalog_refresh(  # type: ignore[call-overload]
+    request = RunRequest(
         catalog=str(catalog),
         bucket=bucket,
         prefix="shop",
         public_base_url=CDN,
-        templates=["product_card"],
+        templates=("product_card",),
         progress=False,
-        return_state=True,
     )
+    state = await catalog_refresh(request, return_state=True)  # type: ignore[arg-type]
     summary = await state.aresult(raise_on_failure=False)
     assert isinstance(summary, RunSummary), state.message
     return summary
