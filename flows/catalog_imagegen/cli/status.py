@@ -36,6 +36,7 @@ def status_command(args: argparse.Namespace) -> int:
             f"{_noncompliant(row['noncompliant'])}; "
             f"estimated ${row['estimated_cost']:.2f}{_actual(row['actual_cost'])}{preview}"
             + (f"\n  stopped: {row['stop_reason']}" if row["stop_reason"] else "")
+            + "".join(f"\n  {t}: {v}" for t, v in row["template_labels"].items())
         )
     return EXIT_OK
 

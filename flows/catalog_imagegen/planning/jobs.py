@@ -37,6 +37,7 @@ class Job:
     redo: str | None = None
     base_storage_key: str | None = None
     base_sha256: str | None = None
+    template_label: str = ""  # the template's given name for its version, if it has one
     # The channel deliverables derived from the image. Not in the key: adding a channel to a
     # template derives its renditions from the stored image, never a new image.
     channels: tuple[ChannelProfile, ...] = ()

@@ -21,7 +21,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -42,6 +42,7 @@ _TEMPLATE_FIELDS = {
     "variant_strategy",
     "mask",
     "reference_images",
+    "label",
     "channels",
 }
 # The channels a template serves do not change its image, so they stay out of its version.
@@ -85,6 +86,7 @@ class PromptTemplate:
     reference_images: tuple[str, ...] = ()
     channels: tuple[ChannelProfile, ...] = ()
     path: str = ""
+    label: str = ""  # a name people give this version ("product-card-v3"); the hash still rules
     compiled: jinja2.Template | None = field(default=None, compare=False, repr=False)
     globals: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -116,16 +118,30 @@ class PromptTemplate:
 
 def load_templates(folder: Path) -> dict[str, PromptTemplate]:
     environment = _environment(folder)
-    try:
-        channels = load_channels(folder)
-    except ChannelError as error:
-        raise TemplateError(str(error)) from None
+    channels = _folder_channels(folder)
     templates = {}
     for path in sorted(folder.glob("*.j2")):
         templates[path.stem] = _load_template(environment, path, channels)
     if not templates:
         raise TemplateError(f"{folder}: no prompt templates (*.j2) found")
     return templates
+
+
+def load_template_file(path: Path, folder: Path, *, name: str) -> PromptTemplate:
+    """A template file from anywhere (a draft), loaded as template ``name`` of ``folder``: it may
+    include the folder's files, and its masks and references are the folder's."""
+    environment = _environment(path.parent, folder)
+    try:
+        return replace(_load_template(environment, path, _folder_channels(folder)), name=name)
+    except OSError as error:
+        raise TemplateError(f"{path}: cannot read the template ({error.strerror})") from None
+
+
+def _folder_channels(folder: Path) -> dict[str, ChannelProfile]:
+    try:
+        return load_channels(folder)
+    except ChannelError as error:
+        raise TemplateError(str(error)) from None
 
 
 def load_seasons(folder: Path) -> dict[str, Season]:
@@ -152,9 +168,9 @@ def load_seasons(folder: Path) -> dict[str, Season]:
     return seasons
 
 
-def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
+def _environment(*folders: Path) -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,
@@ -200,6 +216,7 @@ def _load_template(
         reference_images=tuple(settings.get("reference_images", ())),
         channels=served,
         path=str(path),
+        label=str(settings.get("label", "")),
         compiled=compiled,
         globals=dict(compiled.globals),
     )

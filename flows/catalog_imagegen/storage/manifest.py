@@ -52,6 +52,7 @@ class ManifestEntry:
     base: str | None = None
     alternates: tuple[str, ...] = ()
     flags: tuple[Mapping[str, Any], ...] = ()
+    template_label: str = ""  # the template version's given name, when it has one
     # Channel deliverables derived from this image, by channel name (``renditions/``).
     renditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -66,6 +67,8 @@ class ManifestEntry:
         data["variant_skus"] = list(self.variant_skus)
         data["alternates"] = list(self.alternates)
         data["flags"] = [dict(flag) for flag in self.flags]
+        if not self.template_label:
+            data.pop("template_label")  # unlabelled templates: the manifest stays as it was
         data["renditions"] = {name: dict(value) for name, value in self.renditions.items()}
         return data
 
