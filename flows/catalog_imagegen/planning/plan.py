@@ -123,6 +123,8 @@ def _jobs_for(
     jobs = []
     for season in seasons:
         for colour in product.colours:
+            if template.variant_strategy == "edit_source" and colour.implied:
+                continue  # an edit into the colour the photo already shows: paid, changes nothing
             source = colour.source_image or product.source_image
             if mode == "edit" and not source:
                 raise _MissingSource(
@@ -224,15 +226,25 @@ def _context(
 ) -> dict[str, Any]:
     fields = {"sku": product.sku, "title": product.title, "category": product.category}
     fields.update(product.fields)
+    written = "" if colour.implied else colour.name
     return {
         "product": fields,
         "sku": product.sku,
         "title": product.title,
         "category": product.category,
-        "colour": colour.name,
-        "color": colour.name,
+        "colour": written,
+        "color": written,
+        "coloured_title": coloured_title(product.title, written),
         "colour_key": colour.key,
         "season": season.as_context(),
         "template": template.name,
         "base_colour": "",
     }
+
+
+def coloured_title(title: str, colour: str) -> str:
+    """``Navy Wool Jumper`` for Navy; the title alone when it already names the colour (``Yellow
+    Wool Jumper`` for Yellow, not "Yellow Yellow Wool Jumper") or there is no colour to name."""
+    if not colour or f" {colour.casefold()} " in f" {title.casefold()} ":
+        return title
+    return f"{colour} {title}"
