@@ -39,8 +39,15 @@ def prepare_run(
     catalog_format: str | None = None,
     sheet: str | None = None,
     prompt_notes: Mapping[tuple[str, str, str, str], str] | None = None,
+    include_archived: bool = False,
 ) -> PreparedRun:
-    catalog = read_catalog(catalog_path, strict=strict, format=catalog_format, sheet=sheet)
+    catalog = read_catalog(
+        catalog_path,
+        strict=strict,
+        format=catalog_format,
+        sheet=sheet,
+        include_archived=include_archived,
+    )
     loader = SourceLoader(Path(catalog_path).resolve().parent)
     sources = [p.source_image for p in catalog.products if p.source_image] + [
         c.source_image for p in catalog.products for c in p.colours if c.source_image
@@ -71,10 +78,12 @@ class PlanRequest:
         catalog_format: str | None = None,
         sheet: str | None = None,
         prompt_notes: dict[tuple[str, str, str, str], str] | None = None,
+        include_archived: bool = False,
     ) -> None:
         self.seasons, self.templates, self.strict = seasons, templates, strict
         self.shard, self.catalog_format, self.sheet = shard, catalog_format, sheet
         self.prompt_notes = prompt_notes or {}
+        self.include_archived = include_archived
 
     def __repr__(self) -> str:
         return f"PlanRequest(seasons={self.seasons}, templates={self.templates})"
@@ -94,6 +103,7 @@ def plan_catalog(catalog: str, settings: Settings, request: PlanRequest) -> Prep
         catalog_format=request.catalog_format,
         sheet=request.sheet,
         prompt_notes=request.prompt_notes,
+        include_archived=request.include_archived,
     )
 
 

@@ -75,3 +75,4 @@ class CatalogRead:
     products: list[Product]
     rejects: list[Reject]
     sheet: str | None = None  # the workbook sheet read, when one was named
+    archived: list[str] = field(default_factory=list)  # SKUs of archived products left out

@@ -17,6 +17,7 @@ from typing import Any
 from catalog_imagegen.catalog.model import Colour, Product, Reject
 from catalog_imagegen.generation.providers.base import Mode
 from catalog_imagegen.planning.jobs import Job, derive_key
+from catalog_imagegen.planning.prompt_limits import prompt_limit
 from catalog_imagegen.planning.templates import PromptTemplate, Season, TemplateError
 
 DEFAULT_SEASON = "evergreen"
@@ -76,6 +77,8 @@ def plan_jobs(
                 plan.rejects.append(
                     Reject(file, product.row, "source_image", str(error), product.sku)
                 )
+            except PromptTooLong as error:
+                plan.rejects.append(Reject(file, product.row, "prompt", str(error), product.sku))
     return plan
 
 
@@ -86,6 +89,10 @@ def shard_of(sku: str, count: int) -> int:
 
 class _MissingSource(Exception):
     pass
+
+
+class PromptTooLong(Exception):
+    """A rendered prompt is longer than the model takes: the provider would refuse it."""
 
 
 def _edits_photo(template: PromptTemplate) -> bool:
@@ -183,6 +190,11 @@ def _job(
     options: PlanOptions,
     base: Job | None = None,
 ) -> Job:
+    if len(prompt) > (limit := prompt_limit(options.model)):
+        raise PromptTooLong(
+            f"template '{template.name}' renders a {len(prompt):,}-character prompt; "
+            f"{options.model} takes at most {limit:,}"
+        )
     source_ref = None
     if mode == "edit" and source:
         source_ref = options.source_digests.get(source, f"uri:{source}")
