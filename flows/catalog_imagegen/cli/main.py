@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_selection_flags(run)
     add_run_flags(run)
     add_shard_flags(run)
+    add_archived_flag(run)
     run.set_defaults(handler=run_command)
 
     from catalog_imagegen.cli.backfill import add_backfill_command, add_status_command
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_selection_flags(prompts)
     prompts.add_argument("--sku", action="append", default=[], help="only this SKU (repeatable)")
     prompts.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_archived_flag(prompts)
     prompts.set_defaults(handler=prompts_command)
     add_service_commands(commands)
     add_deploy_command(commands)
@@ -95,6 +97,14 @@ def add_selection_flags(parser: argparse.ArgumentParser) -> None:
         help="only this template (repeatable); default: all templates",
     )
     parser.add_argument("--model", help="image model (default gpt-image-2)")
+
+
+def add_archived_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include-archived",
+        action="store_true",
+        help="also products a Shopify export marks archived (default: skipped; drafts are made)",
+    )
 
 
 def add_store_flags(parser: argparse.ArgumentParser) -> None:
@@ -164,6 +174,7 @@ def run_command(args: argparse.Namespace) -> int:
             public_base_url=args.public_base_url,
             base_url=args.base_url,
             approval=args.require_approval,
+            include_archived=args.include_archived,
             return_state=True,
         )
     )
@@ -178,7 +189,11 @@ def prompts_command(args: argparse.Namespace) -> int:
 
     settings = load_settings().with_overrides(model=args.model)
     request = PlanRequest(
-        seasons=args.seasons, templates=args.templates, catalog_format=args.format, sheet=args.sheet
+        seasons=args.seasons,
+        templates=args.templates,
+        catalog_format=args.format,
+        sheet=args.sheet,
+        include_archived=args.include_archived,
     )
     try:
         prepared = plan_catalog(args.catalog, settings, request)

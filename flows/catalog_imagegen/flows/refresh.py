@@ -150,6 +150,7 @@ async def catalog_refresh(
     public_base_url: str | None = None,
     max_cost: float | None = None,
     approval: bool | None = None,
+    include_archived: bool = False,
 ) -> State[Any]:
     """Make every image a catalog needs that the store does not hold yet, and publish them."""
     logger = get_run_logger()
@@ -195,6 +196,7 @@ async def catalog_refresh(
             catalog_format=catalog_format,
             sheet=sheet,
             prompt_notes=prompt_notes(load_rejections(resources.store)),
+            include_archived=include_archived,
         )
         prepared = read_and_plan(catalog, settings, request)
     except (CatalogError, TemplateError) as error:
@@ -308,7 +310,7 @@ def source_loader_for(catalog: str) -> SourceLoader:
 def review_markdown(summary: RunSummary) -> str:
     held = (
         f"\n\n**Awaiting approval**: the storefront manifest moves only after "
-        f"`catalog-imagegen approve {summary.run_id}`."
+        f"`{summary.approve_command or 'catalog-imagegen approve ' + summary.run_id}`."
         if summary.awaiting_approval
         else ""
     )
@@ -317,7 +319,8 @@ def review_markdown(summary: RunSummary) -> str:
         f"{summary.generated} generated, {summary.skipped} skipped, {summary.failed} failed, "
         f"{summary.rejected_rows} catalog rows rejected.\n\n"
         f"- [Review page]({summary.review_page})\n- [Run manifest]({summary.run_manifest})\n"
-        f"- [Storefront manifest]({summary.manifest})\n- [Rejected rows]({summary.rejects_report})"
+        + (f"- [Storefront manifest]({summary.manifest})\n" if summary.manifest else "")
+        + f"- [Rejected rows]({summary.rejects_report})"
         f"{held}"
     )
 
