@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from catalog_imagegen import pipeline
 from catalog_imagegen.catalog.reading import read_catalog
-from catalog_imagegen.pipeline import PlanRequest, plan_catalog
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import settings_from_env
+from catalog_imagegen.storage.local import LocalDirectoryStore
 
 HEADER = "Handle,Title,Body (HTML),Vendor,Type,Tags,Option1 Name,Option1 Value,Variant SKU,Status"
 SHOPIFY_WITH_STATUS = f"""{HEADER}
@@ -39,11 +41,15 @@ def test_include_archived_makes_them_too(catalog: Path) -> None:
     assert read.archived == []
 
 
-def test_a_run_plans_no_image_of_an_archived_product_unless_asked(catalog: Path) -> None:
+def test_a_run_plans_no_image_of_an_archived_product_unless_asked(
+    catalog: Path, tmp_path: Path
+) -> None:
+    store = LocalDirectoryStore(tmp_path / "out")
     settings = settings_from_env()
-    default = plan_catalog(str(catalog), settings, PlanRequest(templates=["product_card"]))
-    included = plan_catalog(
-        str(catalog), settings, PlanRequest(templates=["product_card"], include_archived=True)
-    )
-    assert {j.sku for j in default.jobs} == {"live-tee", "draft-tee"}
-    assert {j.sku for j in included.jobs} == {"live-tee", "old-tee", "draft-tee"}
+
+    def planned_skus(**fields: object) -> set[str]:
+        request = RunRequest(catalog=str(catalog), templates=("product_card",), **fields)  # type: ignore[arg-type]
+        return {job.sku for job in pipeline.prepare(request, settings, store).jobs}
+
+    assert planned_skus() == {"live-tee", "draft-tee"}
+    assert planned_skus(include_archived=True) == {"live-tee", "old-tee", "draft-tee"}
