@@ -76,10 +76,11 @@ def open_csv_table(file: Path, *, chunk_rows: int = CHUNK_ROWS) -> Table:
 
 def header_of(text: str, delimiter: str) -> list[str]:
     """The header as written (pandas renames a repeated name ``colours.1``)."""
-    return [
-        c.strip()
-        for c in next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter), [])
-    ]
+    lines = io.StringIO(text.lstrip("\ufeff"), newline="")
+    try:
+        return [cell.strip() for cell in next(csv.reader(lines, delimiter=delimiter), [])]
+    except csv.Error:  # pandas read it; only a header the csv module cannot is left unchecked
+        return []
 
 
 def check_unique_columns(name: str, columns: list[str]) -> None:
