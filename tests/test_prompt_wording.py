@@ -29,6 +29,8 @@ AWKWARD = {
     "props that are none": re.compile(r"\bno props\b", re.IGNORECASE),
     "'a' before a vowel": re.compile(r"\ba [aeiou]", re.IGNORECASE),
     "a verb agreeing with a plural": re.compile(r"\b\w+s (sits|is|stands)\b"),
+    "'with' twice in a clause": re.compile(r"\bwith\b[^.;:]*\bwith\b"),  # "tree with ... with"
+    "a place to stand on that is a room": re.compile(r"\bon a [^.;]*\broom\b"),
     "an empty clause": re.compile(r"\(\s*\)|\s[.,;]|\bof (a|the)\s*[.,(]"),
 }
 
