@@ -243,7 +243,7 @@ def final_state(summary: RunSummary) -> State[Any]:
 def review_markdown(summary: RunSummary) -> str:
     held = (
         f"\n\n**Awaiting approval**: the storefront manifest moves only after "
-        f"`catalog-imagegen approve {summary.run_id}`."
+        f"`{summary.approve_command or 'catalog-imagegen approve ' + summary.run_id}`."
         if summary.awaiting_approval
         else ""
     )
@@ -252,7 +252,8 @@ def review_markdown(summary: RunSummary) -> str:
         f"{summary.generated} generated, {summary.skipped} skipped, {summary.failed} failed, "
         f"{summary.rejected_rows} catalog rows rejected.\n\n"
         f"- [Review page]({summary.review_page})\n- [Run manifest]({summary.run_manifest})\n"
-        f"- [Storefront manifest]({summary.manifest})\n- [Rejected rows]({summary.rejects_report})"
+        + (f"- [Storefront manifest]({summary.manifest})\n" if summary.manifest else "")
+        + f"- [Rejected rows]({summary.rejects_report})"
         f"{held}"
     )
 
