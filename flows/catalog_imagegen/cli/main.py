@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_backfill_command(commands, add_run_flags)
     add_status_command(commands, add_store_flags)
+    from catalog_imagegen.cli.review import add_review_command
+
+    add_review_command(commands, add_store_flags)
 
     prompts = commands.add_parser("prompts", help="print the rendered prompts and their settings")
     add_selection_flags(prompts)
