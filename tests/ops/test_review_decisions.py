@@ -111,3 +111,16 @@ def test_grid_pages_hold_whole_skus() -> None:
     assert [p.pages for p in pages] == [3, 3, 3, 3]
     assert [len(p.rows) for p in pages] == [SKUS_PER_PAGE, SKUS_PER_PAGE, 5, 5]
     assert pages[2].rows[0].sku == f"SKU-{2 * SKUS_PER_PAGE:03d}"
+
+
+def test_run_artifacts_link_to_the_review_app_that_serve_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from catalog_imagegen.flows.refresh import review_markdown
+    from catalog_imagegen.storage.publishing import RunSummary
+
+    summary = RunSummary(run_id="20261130T0500Z-ab12", catalog="c.csv", output="", preview=True)
+    assert "Review app" not in review_markdown(summary)
+    monkeypatch.setenv("CATALOG_IMAGEGEN_REVIEW_URL", "http://127.0.0.1:8765")
+    link = "(http://127.0.0.1:8765/runs/20261130T0500Z-ab12)"
+    assert f"[Review app: approve, reject, regenerate]{link}" in review_markdown(summary)

@@ -32,6 +32,7 @@ from catalog_imagegen.pipeline import PlanRequest, PreparedRun
 from catalog_imagegen.planning.selection import SELECTION_PARAMETERS, Selection, selection_of
 from catalog_imagegen.planning.slices import SlicePlan, forecast, plan_slice, spend_control
 from catalog_imagegen.planning.templates import TemplateError, load_seasons
+from catalog_imagegen.review.approval import load_rejections, prompt_notes
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.storage.publishing import RunSummary
@@ -95,10 +96,16 @@ async def catalog_backfill(
     )
     started_at, run_id = now_iso(), new_run_id()
     try:
-        prepared = read_and_plan(catalog, settings, PlanRequest(strict=strict))
         resources = build_resources(settings, load_seasons(settings.templates_dir))
+    except TemplateError as error:
+        return Failed(message=str(error))
+    try:
+        # Reviewers' notes, as a run plans them: a rejected slot is remade with its note.
+        notes = prompt_notes(load_rejections(resources.store))
+        prepared = read_and_plan(catalog, settings, PlanRequest(strict=strict, prompt_notes=notes))
         sliced = select_slice(JobBatch(0, prepared.jobs), selection, resources, run_id, dry_run)
     except (CatalogError, TemplateError, UnknownRun) as error:
+        await resources.provider.aclose()
         return Failed(message=str(error))
     if dry_run:
         preview = forecast(sliced, resources.prices, spend_control(settings, resources.prices))

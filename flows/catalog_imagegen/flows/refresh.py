@@ -41,6 +41,7 @@ from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.slices import spend_control
 from catalog_imagegen.planning.templates import TemplateError, load_seasons, load_templates
+from catalog_imagegen.review.app.links import review_app_link
 from catalog_imagegen.review.approval import load_rejections, prompt_notes
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
@@ -312,13 +313,15 @@ def review_markdown(summary: RunSummary) -> str:
         if summary.awaiting_approval
         else ""
     )
+    link = review_app_link(summary.run_id)
+    app = f"\n- [Review app: approve, reject, regenerate]({link})" if link else ""
     return (
         f"## Run {summary.run_id}\n\n"
         f"{summary.generated} generated, {summary.skipped} skipped, {summary.failed} failed, "
         f"{summary.rejected_rows} catalog rows rejected.\n\n"
         f"- [Review page]({summary.review_page})\n- [Run manifest]({summary.run_manifest})\n"
         f"- [Storefront manifest]({summary.manifest})\n- [Rejected rows]({summary.rejects_report})"
-        f"{held}"
+        f"{app}{held}"
     )
 
 

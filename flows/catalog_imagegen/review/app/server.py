@@ -10,8 +10,9 @@ import time
 import uvicorn
 
 from catalog_imagegen.review.app.app import create_review_app
-from catalog_imagegen.review.app.context import ReviewContext
-from catalog_imagegen.review.app.regenerating import InProcessRegenerator
+from catalog_imagegen.review.app.context import Regenerator, ReviewContext
+from catalog_imagegen.review.app.links import REVIEW_URL_VARIABLE
+from catalog_imagegen.review.app.regenerating import DeploymentRegenerator, InProcessRegenerator
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
 
@@ -32,14 +33,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def review_context(store: ObjectStore, settings: Settings, host: str) -> ReviewContext:
-    """The app's context; beyond loopback it needs ``CATALOG_IMAGEGEN_REVIEW_TOKEN``."""
+def review_context(
+    store: ObjectStore, settings: Settings, host: str, *, served: bool = False
+) -> ReviewContext:
+    """The app's context; beyond loopback it needs ``CATALOG_IMAGEGEN_REVIEW_TOKEN``. Served
+    (beside ``serve``), Regenerate runs the backfill deployment; standalone, this process."""
     token = os.environ.get(TOKEN_VARIABLE, "").strip() or None
     if token is None and not is_loopback(host):
         raise ReviewAppError(
             f"--host {host}: set {TOKEN_VARIABLE} to serve the review app beyond this machine"
         )
-    return ReviewContext(store, settings, InProcessRegenerator(store, settings), token=token)
+    regenerator: Regenerator = (
+        DeploymentRegenerator(store, settings) if served else InProcessRegenerator(store, settings)
+    )
+    return ReviewContext(store, settings, regenerator, token=token)
 
 
 def review_server(context: ReviewContext, host: str, port: int) -> uvicorn.Server:
@@ -69,3 +76,20 @@ class ReviewAppThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(30)
+
+
+def start_beside_service(settings: Settings, host: str, port: int) -> ReviewAppThread | None:
+    """``serve``: the review app for the service's output, in a thread; run artifacts link to it.
+    A port in use leaves the schedules running, with a warning, rather than stopping them."""
+    from catalog_imagegen.definitions import build_store
+
+    store = build_store(settings)
+    app = ReviewAppThread(review_context(store, settings, host, served=True), host, port)
+    try:
+        url = app.start()
+    except RuntimeError:
+        print(f"warning: the review app could not listen on {host}:{port} (--review-port)")
+        return None
+    os.environ[REVIEW_URL_VARIABLE] = url  # the served flow runs inherit it
+    print(f"Review app for {store.describe()}: {url}/", flush=True)
+    return app
