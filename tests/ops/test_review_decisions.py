@@ -106,11 +106,13 @@ def test_grid_filters(query: dict[str, str], expected: int) -> None:
 
 
 def test_grid_pages_hold_whole_skus() -> None:
-    cells = grid_cells(run_document(45), Decisions("r"), {})
+    skus = 2 * SKUS_PER_PAGE + 5
+    cells = grid_cells(run_document(skus), Decisions("r"), {})
     pages = [page_of(cells, GridFilter(), n) for n in (1, 2, 3, 99)]
     assert [p.pages for p in pages] == [3, 3, 3, 3]
     assert [len(p.rows) for p in pages] == [SKUS_PER_PAGE, SKUS_PER_PAGE, 5, 5]
     assert pages[2].rows[0].sku == f"SKU-{2 * SKUS_PER_PAGE:03d}"
+    assert all(len(row.cells()) == 2 for p in pages for row in p.rows)
 
 
 def test_run_artifacts_link_to_the_review_app_that_serve_started(

@@ -20,7 +20,7 @@ from catalog_imagegen.review.app.context import (
     reviewer_of,
     with_query,
 )
-from catalog_imagegen.review.app.grid import GridCell, GridFilter
+from catalog_imagegen.review.app.grid import GridCell, GridFilter, manifest_entry
 from catalog_imagegen.review.app.run_page import RunView, run_view
 from catalog_imagegen.review.app.runs_page import HELD, PARTLY
 from catalog_imagegen.review.approval import ApprovalError, approve_run, remember_rejections
@@ -73,17 +73,17 @@ async def decide_images(run_id: str, request: Request) -> Response:
 async def regenerate(run_id: str, request: Request) -> Response:
     form = await read_form(request)
     context, by = context_of(request), _reviewer(request)
-    view = run_view(context.store, run_id)
+    view = run_view(context, run_id)
     cells = [c for c in _targets(view, form) if c.entry is not None and not _running(c)]
     for cell in cells:  # what is made again is, by that, rejected; with its note if it has one
         note = cell.decision.note if cell.decision and cell.decision.decision == REJECTED else ""
         note = note or first(form, "note")
         decide(context.store, run_id, [cell.slot], REJECTED, note=note, by=by,
                seen_revision=ANY_REVISION)  # fmt: skip
-    view = run_view(context.store, run_id)
+    view = run_view(context, run_id)
     cells = [c for c in view.cells if c.name in {cell.name for cell in cells}]
     notes = {c.slot: c.decision.note if c.decision else "" for c in cells}
-    entries = [c.entry for c in cells if c.entry is not None]
+    entries = [e for e in map(manifest_entry, cells) if e is not None]
     remember_rejections(context.store, entries, {slot_name(s): n for s, n in notes.items()})
     if cells:
         context.regenerator.start(run_id, str(view.run.document.get("catalog", "")), notes)
@@ -127,7 +127,7 @@ def _running(cell: GridCell) -> bool:
 
 
 def _held_view(request: Request, run_id: str) -> RunView:
-    view = run_view(context_of(request).store, run_id)
+    view = run_view(context_of(request), run_id)
     if view.status not in (HELD, PARTLY):
         raise HTTPException(409, f"run {run_id} is {view.status}: there is nothing to decide")
     return view

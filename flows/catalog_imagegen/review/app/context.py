@@ -14,6 +14,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from catalog_imagegen.review.app.documents import DocumentCache
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
 
@@ -37,6 +38,7 @@ class ReviewContext:
     regenerator: Regenerator
     token: str | None = field(default=None, repr=False)  # required on every request when set
     csrf_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    documents: DocumentCache = field(default_factory=DocumentCache, repr=False)
     pages: Environment = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

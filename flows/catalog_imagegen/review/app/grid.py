@@ -1,6 +1,7 @@
 """A run's review grid as data: every slot's image, status, flags, decision and earlier image,
 filtered and cut into pages. Pure: the run manifest, the decisions and the storefront's current
-entries in, rows out; the pages render it.
+images in, rows out; the pages render it. Images stay the manifests' own JSON objects (making
+20,000 ``ManifestEntry`` objects for one page of a big run would cost more than the page).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog_imagegen.review.decisions import Decision, Decisions, Slot, slot_name
-from catalog_imagegen.storage.manifest import ManifestEntry, Slots, flatten
+from catalog_imagegen.storage.manifest import ManifestEntry
 
-SKUS_PER_PAGE = 20
+SKUS_PER_PAGE = 10
 FILTER_NAMES = ("status", "flag", "undecided", "template", "season", "colour", "q")
 
 
@@ -24,9 +25,9 @@ class GridCell:
     reason: str
     template_version: str
     flags: tuple[Mapping[str, Any], ...]
-    entry: ManifestEntry | None
+    entry: Mapping[str, Any] | None  # the run manifest's image object
     decision: Decision | None
-    earlier: ManifestEntry | None  # what the storefront showed in this slot, when different
+    earlier: Mapping[str, Any] | None  # what the storefront shows in this slot, when different
     regeneration: Mapping[str, Any] | None
 
     @property
@@ -100,30 +101,42 @@ class GridPage:
 
 
 def grid_cells(
-    document: Mapping[str, Any], decisions: Decisions, storefront: Slots
+    document: Mapping[str, Any], decisions: Decisions, storefront: Mapping[str, Any]
 ) -> list[GridCell]:
-    """Every planned slot of the run, in the run's order."""
-    entries = {entry.slot: entry for entry in flatten(document.get("images", {}))}
+    """Every planned slot of the run, in the run's order; ``storefront``: the nested ``images``
+    of the manifest ``latest.json`` points at."""
+    images = document.get("images", {})
     cells = []
     for job in document.get("jobs", []):
         slot = (job["sku"], job["colour"], job["season"], job["template"])
-        entry = entries.get(slot)
-        current = storefront.get(slot)
+        entry, current = _image(images, slot), _image(storefront, slot)
         cells.append(
             GridCell(
                 slot=slot,
-                colour=entry.colour if entry is not None else job["colour"],
+                colour=entry.get("colour", job["colour"]) if entry else job["colour"],
                 status=job.get("status", ""),
                 reason=job.get("reason", ""),
                 template_version=job.get("template_version", ""),
-                flags=tuple(entry.flags if entry is not None else job.get("flags", ())),
+                flags=tuple(entry.get("flags", ()) if entry else job.get("flags", ())),
                 entry=entry,
                 decision=decisions.of(slot),
-                earlier=current if current and entry and current.key != entry.key else None,
+                earlier=current if current and entry and current["key"] != entry["key"] else None,
                 regeneration=decisions.regenerations.get(slot_name(slot)),
             )
         )
     return cells
+
+
+def manifest_entry(cell: GridCell) -> ManifestEntry | None:
+    return None if cell.entry is None else ManifestEntry.from_json(cell.slot, cell.entry)
+
+
+def _image(images: Mapping[str, Any], slot: Slot) -> Mapping[str, Any] | None:
+    sku, colour, season, template = slot
+    found: Mapping[str, Any] | None = (
+        images.get(sku, {}).get(colour, {}).get(season, {}).get(template)
+    )
+    return found
 
 
 def page_of(cells: Sequence[GridCell], wanted: GridFilter, page: int) -> GridPage:

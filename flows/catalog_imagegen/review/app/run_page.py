@@ -3,12 +3,14 @@ pages, and one image enlarged with its prompt, template version, flags and earli
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from catalog_imagegen.review.app.context import context_of, with_query
+from catalog_imagegen.review.app.context import ReviewContext, context_of, with_query
 from catalog_imagegen.review.app.grid import (
     GridCell,
     GridFilter,
@@ -19,9 +21,8 @@ from catalog_imagegen.review.app.grid import (
 )
 from catalog_imagegen.review.app.runs_page import run_status
 from catalog_imagegen.review.decisions import Decisions, load_decisions
-from catalog_imagegen.storage.base import ObjectStore
-from catalog_imagegen.storage.manifest import load_latest
-from catalog_imagegen.storage.run_history import RunRecord, UnknownRun, load_run
+from catalog_imagegen.storage.manifest import RUNS_PREFIX
+from catalog_imagegen.storage.run_history import RunRecord
 
 router = APIRouter()
 
@@ -38,20 +39,20 @@ class RunView:
         return any(r.get("state") == "running" for r in self.decisions.regenerations.values())
 
 
-def run_view(store: ObjectStore, run_id: str) -> RunView:
-    try:
-        run = load_run(store, run_id)
-    except UnknownRun as error:
-        raise HTTPException(404, str(error)) from None
-    decisions = load_decisions(store, run.run_id)
-    cells = grid_cells(run.document, decisions, load_latest(store).entries)
-    return RunView(run, decisions, cells, run_status(store, run.run_id, run.summary))
+def run_view(context: ReviewContext, run_id: str) -> RunView:
+    document = context.documents.load(context.store, f"{RUNS_PREFIX}{run_id}.json")
+    if document is None:
+        raise HTTPException(404, f"no run {run_id} in {context.store.describe()}")
+    run = RunRecord(run_id, document)
+    decisions = load_decisions(context.store, run_id)
+    cells = grid_cells(document, decisions, context.documents.storefront_images(context.store))
+    return RunView(run, decisions, cells, run_status(context.store, run_id, run.summary, decisions))
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse, name="run")
 def run_page(run_id: str, request: Request) -> HTMLResponse:
     context = context_of(request)
-    view = run_view(context.store, run_id)
+    view = run_view(context, run_id)
     wanted = GridFilter.from_query(request.query_params)
     page = page_of(view.cells, wanted, _page_number(request.query_params.get("page", "1")))
     templates = sorted({cell.slot[3] for cell in view.cells})
@@ -62,6 +63,7 @@ def run_page(run_id: str, request: Request) -> HTMLResponse:
         "run.html",
         view=view,
         summary=view.run.summary,
+        cost=_cost(view.run.summary),
         filter=wanted,
         page=page,
         counts=counts(view.cells),
@@ -77,11 +79,16 @@ def run_page(run_id: str, request: Request) -> HTMLResponse:
 @router.get("/runs/{run_id}/image", response_class=HTMLResponse, name="image")
 def image_page(run_id: str, slot: str, request: Request) -> HTMLResponse:
     context = context_of(request)
-    view = run_view(context.store, run_id)
+    view = run_view(context, run_id)
     cell = next((c for c in view.cells if c.name == slot), None)
     if cell is None:
         raise HTTPException(404, f"no image {slot} in run {run_id}")
     return context.render(request, "image.html", view=view, cell=cell)
+
+
+def _cost(summary: Mapping[str, Any]) -> float:
+    actual = summary.get("actual_cost")
+    return float(actual if actual is not None else summary.get("estimated_cost") or 0.0)
 
 
 def _page_number(text: str) -> int:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from catalog_imagegen.review.app.context import context_of
 from catalog_imagegen.review.approval import load_approval
-from catalog_imagegen.review.decisions import load_decisions
+from catalog_imagegen.review.decisions import Decisions, load_decisions
 from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.run_history import recent_runs, status_line
 
@@ -38,10 +38,13 @@ def runs(request: Request) -> HTMLResponse:
     return context.render(request, "runs.html", runs=rows, store=context.store.describe())
 
 
-def run_status(store: ObjectStore, run_id: str, summary: Mapping[str, Any]) -> str:
+def run_status(
+    store: ObjectStore, run_id: str, summary: Mapping[str, Any], decisions: Decisions | None = None
+) -> str:
     """published, held for approval, partly approved (some images decided), or in batch."""
     if summary.get("open_batches"):
         return IN_BATCH
     if not summary.get("awaiting_approval") or load_approval(store, run_id) is not None:
         return PUBLISHED
-    return PARTLY if load_decisions(store, run_id).slots else HELD
+    decided = (decisions or load_decisions(store, run_id)).slots
+    return PARTLY if decided else HELD
