@@ -132,6 +132,11 @@ def test_approve_reject_publish_then_regenerate_with_the_note(
     expect(page.get_by_text("New prompt")).to_be_visible()
     assert "too dark, show the zip" in page.locator(".prompt").last.inner_text()
 
+    page.get_by_role("link", name="Runs", exact=True).click()
+    statuses = page.locator("tbody tr td:last-child").all_inner_texts()
+    regeneration_run = load_decisions(run.store, run.run_id).regenerations
+    assert statuses == ["held for approval", "published"], regeneration_run
+
 
 def test_two_reviewers_deciding_at_once_both_land_and_a_stale_page_is_told_to_reload(
     held_run: HeldRun, browser: Any

@@ -105,6 +105,18 @@ def test_grid_filters(query: dict[str, str], expected: int) -> None:
     assert len(page_of(cells, GridFilter.from_query(query), 1).matching) == expected
 
 
+def test_a_slot_the_storefront_shows_another_image_for_has_it_as_the_earlier_one() -> None:
+    document = run_document(2)
+    image = {"key": "new", "storage_key": "images/new.png", "colour": "Navy", "flags": []}
+    document["images"] = {"SKU-000": {"navy": {"winter": {"card": image}}},
+                          "SKU-001": {"navy": {"winter": {"card": image}}}}  # fmt: skip
+    storefront = {"SKU-000": {"navy": {"winter": {"card": {"key": "old", "storage_key": "o"}}}},
+                  "SKU-001": {"navy": {"winter": {"card": image}}}}  # fmt: skip
+    cells = {c.slot[0]: c for c in grid_cells(document, Decisions("r"), storefront) if c.entry}
+    assert cells["SKU-000"].earlier == {"key": "old", "storage_key": "o"}
+    assert cells["SKU-001"].earlier is None  # the same image is not an earlier one
+
+
 def test_grid_pages_hold_whole_skus() -> None:
     skus = 2 * SKUS_PER_PAGE + 5
     cells = grid_cells(run_document(skus), Decisions("r"), {})
