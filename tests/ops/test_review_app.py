@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,7 @@ from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
+from tests.plugins.ops import free_port, stop_process
 
 KEY = "sk-proj-REVIEWAPP-0a1b2c3d4e5f-DISTINCTIVE"
 REPO = Path(__file__).resolve().parents[2]
@@ -215,3 +220,26 @@ def test_review_beyond_loopback_without_a_token_exits_2_with_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip().count("\n") == 0 and "CATALOG_IMAGEGEN_REVIEW_TOKEN" in err
+
+
+def test_review_command_serves_an_output_on_loopback(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "flows"),
+               os.environ.get("PYTHONPATH", "")]))  # fmt: skip
+    command = [sys.executable, "-m", "catalog_imagegen.cli", "review", "--output",
+               str(tmp_path / "out"), "--port", str(port)]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        assert answer.status_code == 200
+        assert "No run has finished in this output yet." in answer.text
+    finally:
+        stop_process(process)
