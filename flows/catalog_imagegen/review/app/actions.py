@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from catalog_imagegen.review.app.context import (
     REVIEWER_COOKIE,
@@ -49,7 +50,11 @@ async def set_reviewer(request: Request) -> Response:
 
 @router.post("/runs/{run_id}/decide", name="decide")
 async def decide_images(run_id: str, request: Request) -> Response:
-    form = await read_form(request)
+    form = await read_form(request)  # the store is blocking I/O: off the event loop from here
+    return await run_in_threadpool(_decide_images, run_id, request, form)
+
+
+def _decide_images(run_id: str, request: Request, form: Mapping[str, list[str]]) -> Response:
     context, by = context_of(request), _reviewer(request)
     view = _held_view(request, run_id)
     decision = APPROVED if first(form, "decision") == "approve" else REJECTED
@@ -72,6 +77,10 @@ async def decide_images(run_id: str, request: Request) -> Response:
 @router.post("/runs/{run_id}/regenerate", name="regenerate")
 async def regenerate(run_id: str, request: Request) -> Response:
     form = await read_form(request)
+    return await run_in_threadpool(_regenerate, run_id, request, form)
+
+
+def _regenerate(run_id: str, request: Request, form: Mapping[str, list[str]]) -> Response:
     context, by = context_of(request), _reviewer(request)
     view = run_view(context, run_id)
     cells = [c for c in _targets(view, form) if c.entry is not None and not _running(c)]
@@ -93,6 +102,10 @@ async def regenerate(run_id: str, request: Request) -> Response:
 @router.post("/runs/{run_id}/publish", name="publish")
 async def publish(run_id: str, request: Request) -> Response:
     form = await read_form(request)
+    return await run_in_threadpool(_publish, run_id, request, form)
+
+
+def _publish(run_id: str, request: Request, form: Mapping[str, list[str]]) -> Response:
     context, by = context_of(request), _reviewer(request)
     try:
         approval = approve_run(context.store, run_id, by=by)
