@@ -167,6 +167,18 @@ def test_two_reviewers_deciding_at_once_both_land_and_a_stale_page_is_told_to_re
         == "rejected"
     )
 
+    ana.get_by_label("Colour").select_option("Navy")
+    ana.get_by_label("Not yet reviewed").check()
+    ana.get_by_role("button", name="Filter").click()
+    ana.get_by_role("button", name="Approve all shown (5)").click()  # 6 navy, 1 decided already
+    expect(ana.get_by_role("status")).to_contain_text("Approved: 5 image(s)")
+    decided = load_decisions(run.store, run.run_id).slots
+    assert sorted(n for n, d in decided.items() if d.by == "Ana" and "navy" in n) == [
+        f"SKU-000{n}/navy/{season}/product_card"
+        for n in range(3)
+        for season in ("spring", "winter")
+    ]
+
 
 def test_a_form_posted_from_another_site_is_refused(held_run: HeldRun, browser: Any) -> None:
     run = held_run
