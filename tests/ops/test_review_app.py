@@ -150,13 +150,13 @@ def test_two_reviewers_deciding_at_once_both_land_and_a_stale_page_is_told_to_re
 
     run = held_run
     ana = open_as(browser, f"{run.url}/runs/{run.run_id}", "Ana")
-    ben = open_as(browser, f"{run.url}/runs/{run.run_id}", "Ben")  # both pages are now open
+    ben = open_as(browser, f"{run.url}/runs/{run.run_id}", "Ben 佐藤")  # both pages are now open
     ana.get_by_role("button", name="Approve SKU-0000 navy spring product_card").click()
     ben.get_by_role("button", name="Approve SKU-0001 red winter product_card").click()
     expect(ben.get_by_role("status")).to_contain_text("Approved: 1 image(s)")
     decisions = load_decisions(run.store, run.run_id).slots
     assert decisions["SKU-0000/navy/spring/product_card"].by == "Ana"
-    assert decisions["SKU-0001/red/winter/product_card"].by == "Ben"
+    assert decisions["SKU-0001/red/winter/product_card"].by == "Ben 佐藤"
 
     ana.get_by_role("button", name="Reject SKU-0002 red spring product_card").click()
     expect(ana.get_by_role("status")).to_contain_text("Rejected: 1 image(s)")

@@ -8,6 +8,7 @@ idempotent: doing it twice leaves the store as doing it once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,7 +45,8 @@ async def set_reviewer(request: Request) -> Response:
     form = await read_form(request)
     name = first(form, "name")[:MAX_NAME]
     response = _back(form, f"Decisions are now recorded as {name}." if name else "Name cleared.")
-    response.set_cookie(REVIEWER_COOKIE, name, max_age=365 * 86400, samesite="strict")
+    # Quoted: a cookie carries Latin-1 at most, and reviewers are called 佐藤 or Zoë too.
+    response.set_cookie(REVIEWER_COOKIE, quote(name), max_age=365 * 86400, samesite="strict")
     return response
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -78,7 +78,7 @@ def with_query(path: str, query: Mapping[str, Any]) -> str:
 
 
 def reviewer_of(request: Request) -> str:
-    return request.cookies.get(REVIEWER_COOKIE, "").strip()
+    return unquote(request.cookies.get(REVIEWER_COOKIE, "")).strip()
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
