@@ -114,6 +114,9 @@ def test_approve_reject_publish_then_regenerate_with_the_note(
     expect(page.get_by_role("status")).to_contain_text("Rejected: 1 image(s)")
     page.get_by_role("button", name="Approve SKU-0002 red spring product_card").press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Approved: 1 image(s)")
+    page.get_by_label("SKU", exact=True).fill("SKU-0001")
+    page.get_by_label("SKU", exact=True).press("Enter")  # the filter form, from the keyboard
+    expect(page.get_by_role("group", name=REJECTED)).to_contain_text("too dark, show the zip")
     page.screenshot(path=str(SCREENSHOT))
 
     page.get_by_role("button", name="Publish", exact=True).click()

@@ -69,7 +69,7 @@ def _decide_images(run_id: str, request: Request, form: Mapping[str, list[str]])
             decision,
             note=first(form, "note") if decision == REJECTED else "",
             by=by,
-            seen_revision=int(first(form, "seen", "0") or 0),
+            seen_revision=int(seen) if (seen := first(form, "seen")).isdigit() else 0,
         )
     except StaleDecision as error:
         return _refused(request, str(error))

@@ -6,7 +6,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
@@ -49,6 +49,7 @@ class ReviewContext:
             lstrip_blocks=True,
         )
         self.pages.globals.update(image_url=image_url, with_query=with_query)
+        self.pages.filters["basename"] = lambda path: PurePath(str(path or "")).name
 
     def render(
         self, request: Request, template_name: str, status_code: int = 200, **values: Any
