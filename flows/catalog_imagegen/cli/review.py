@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 def add_review_command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: argparse._SubParsersAction[Any],
     add_store_flags: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     review = commands.add_parser("review", help="serve the review app: approve, reject, publish")

@@ -14,7 +14,7 @@ from typing import Any
 
 from catalog_imagegen.generation.outcomes import now_iso
 from catalog_imagegen.review.decisions import Decisions, slot_name, update_decisions
-from catalog_imagegen.review.regeneration import regenerate_slots
+from catalog_imagegen.review.regeneration import regenerate_slots, slots_request
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.manifest import flatten
@@ -128,19 +128,14 @@ BACKFILL_DEPLOYMENT = "catalog_backfill/catalog-backfill"
 def backfill_parameters(
     settings: Settings, catalog: str, slots: Mapping[Slot, str]
 ) -> dict[str, Any]:
-    """The backfill's selection: every part of the chosen slots (what it selects beyond them is
-    stored already, so it is skipped and costs nothing)."""
-    parts = [sorted({slot[i] for slot in slots}) for i in range(4)]
-    store_flags = {"output": settings.output, "bucket": settings.bucket, "prefix": settings.prefix}
-    return {
-        "catalog": catalog,
-        **{k: v for k, v in store_flags.items() if v},
-        "skus": parts[0],
-        "colours": parts[1],
-        "seasons": parts[2],
-        "templates": parts[3],
-        "progress": False,
-    }
+    """The backfill deployment's one parameter: a request for the chosen slots, in this app's
+    store. It selects the product of their SKUs, colours, seasons and templates; the rest of that
+    is stored already, so it is skipped and costs nothing."""
+    store = {"output": settings.output, "bucket": settings.bucket, "prefix": settings.prefix}
+    request = slots_request(catalog, slots).model_copy(
+        update={name: value for name, value in store.items() if value}
+    )
+    return {"request": request.model_dump(mode="json")}
 
 
 def newest_images(
