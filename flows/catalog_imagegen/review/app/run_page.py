@@ -22,7 +22,7 @@ from catalog_imagegen.review.app.grid import (
 from catalog_imagegen.review.app.runs_page import run_status
 from catalog_imagegen.review.decisions import Decisions, load_decisions
 from catalog_imagegen.storage.manifest import RUNS_PREFIX
-from catalog_imagegen.storage.run_history import RunRecord
+from catalog_imagegen.storage.run_history import RunRecord, UnknownRun, check_run_id
 
 router = APIRouter()
 
@@ -40,6 +40,10 @@ class RunView:
 
 
 def run_view(context: ReviewContext, run_id: str) -> RunView:
+    try:
+        check_run_id(run_id)
+    except UnknownRun as error:
+        raise HTTPException(404, str(error)) from None
     document = context.documents.load(context.store, f"{RUNS_PREFIX}{run_id}.json")
     if document is None:
         raise HTTPException(404, f"no run {run_id} in {context.store.describe()}")
