@@ -12,7 +12,8 @@ from catalog_imagegen.review.app.context import context_of
 from catalog_imagegen.review.approval import load_approval
 from catalog_imagegen.review.decisions import Decisions, load_decisions
 from catalog_imagegen.storage.base import ObjectStore
-from catalog_imagegen.storage.run_history import recent_runs, status_line
+from catalog_imagegen.storage.manifest import RUNS_PREFIX
+from catalog_imagegen.storage.run_history import RunRecord, run_ids, status_line
 
 RUNS_SHOWN = 50
 PUBLISHED, HELD, PARTLY, IN_BATCH = (
@@ -29,7 +30,11 @@ router = APIRouter()
 def runs(request: Request) -> HTMLResponse:
     context = context_of(request)
     rows = []
-    for run in recent_runs(context.store, RUNS_SHOWN):
+    for run_id in reversed(run_ids(context.store)[-RUNS_SHOWN:]):
+        document = context.documents.peek(context.store, f"{RUNS_PREFIX}{run_id}.json")
+        if document is None:
+            continue  # deleted since the listing
+        run = RunRecord(run_id, document)
         row = status_line(run)
         row["status"] = run_status(context.store, run.run_id, run.summary)
         row["flagged"] = run.summary.get("flagged", 0)

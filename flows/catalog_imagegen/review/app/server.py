@@ -11,6 +11,7 @@ import uvicorn
 
 from catalog_imagegen.review.app.app import create_review_app
 from catalog_imagegen.review.app.context import Regenerator, ReviewContext
+from catalog_imagegen.review.app.documents import warm
 from catalog_imagegen.review.app.links import REVIEW_URL_VARIABLE
 from catalog_imagegen.review.app.regenerating import DeploymentRegenerator, InProcessRegenerator
 from catalog_imagegen.settings import Settings
@@ -49,7 +50,12 @@ def review_context(
     return ReviewContext(store, settings, regenerator, token=token)
 
 
-def review_server(context: ReviewContext, host: str, port: int) -> uvicorn.Server:
+def review_server(
+    context: ReviewContext, host: str, port: int, *, warm_up: bool = True
+) -> uvicorn.Server:
+    """The app's server; the newest runs' manifests are parsed meanwhile, in the background."""
+    if warm_up:
+        threading.Thread(target=warm, args=(context.documents, context.store), daemon=True).start()
     app = create_review_app(context)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     return uvicorn.Server(config)
@@ -58,8 +64,10 @@ def review_server(context: ReviewContext, host: str, port: int) -> uvicorn.Serve
 class ReviewAppThread:
     """The app served from a daemon thread (``serve`` and the tests)."""
 
-    def __init__(self, context: ReviewContext, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server = review_server(context, host, port)
+    def __init__(
+        self, context: ReviewContext, host: str = "127.0.0.1", port: int = 0, warm_up: bool = True
+    ) -> None:
+        self.server = review_server(context, host, port, warm_up=warm_up)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.host = host
 
