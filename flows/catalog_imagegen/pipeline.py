@@ -36,7 +36,7 @@ from catalog_imagegen.planning.slices import (
     spend_control,
 )
 from catalog_imagegen.planning.templates import PromptTemplate, Season, load_seasons, load_templates
-from catalog_imagegen.request import RequestError, RunRequest
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.review.approval import load_rejections, prompt_notes
 from catalog_imagegen.review.image_review import group_of
 from catalog_imagegen.settings import Settings
@@ -62,7 +62,7 @@ def prepare(request: RunRequest, settings: Settings, store: ObjectStore) -> Prep
     reviewers' notes on rejected images (so a rejected image is planned again, changed)."""
     templates = load_templates(settings.templates_dir)
     seasons = load_seasons(settings.templates_dir)
-    check_names(request, templates, seasons)
+    request.check_names(templates, seasons)
     return prepare_run(
         request.catalog,
         templates,
@@ -76,21 +76,6 @@ def prepare(request: RunRequest, settings: Settings, store: ObjectStore) -> Prep
         sheet=request.sheet,
         prompt_notes=prompt_notes(load_rejections(store)),
     )
-
-
-def check_names(
-    request: RunRequest, templates: Mapping[str, PromptTemplate], seasons: Mapping[str, Season]
-) -> None:
-    """Seasons and templates the request names must exist: a typo is the flag's error, not a
-    reject on every catalog row."""
-    for flag, names, known in (
-        ("--season", request.seasons, seasons),
-        ("--template", request.templates, templates),
-    ):
-        for name in names:
-            if name not in known:
-                choices = ", ".join(sorted(known)) or "none"
-                raise RequestError(f"{flag} {name}: no such {flag[2:]} (known: {choices})")
 
 
 def prepare_run(

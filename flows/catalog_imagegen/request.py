@@ -145,6 +145,18 @@ class RunRequest(BaseModel):
             resolved = resolved.with_overrides(base_url=self.base_url.rstrip("/"))
         return resolved
 
+    def check_names(self, templates: Mapping[str, object], seasons: Mapping[str, object]) -> None:
+        """Seasons and templates the request names must exist: a typo is the flag's error, not
+        a reject on every catalog row."""
+        for flag, names, known in (
+            ("--season", self.seasons, seasons),
+            ("--template", self.templates, templates),
+        ):
+            for name in names:
+                if name not in known:
+                    choices = ", ".join(sorted(known)) or "none"
+                    raise RequestError(f"{flag} {name}: no such {flag[2:]} (known: {choices})")
+
     def lock_parameters(self, settings: Settings) -> dict[str, Any]:
         """What makes two runs the same run (with the catalog's bytes): the selection, and where
         and with what the images are made, as ``settings_for`` resolved them."""

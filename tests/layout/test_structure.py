@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "flows" / "catalog_imagegen"
+SAMPLE = PACKAGE.parents[1] / "catalog_samples" / "catalog.csv"
 
 
 def module_imports() -> dict[str, set[str]]:
@@ -63,9 +64,8 @@ def test_the_pipeline_runs_end_to_end_without_importing_prefect(tmp_path: Path) 
         from catalog_imagegen.request import RunRequest
         from catalog_imagegen.settings_file import load_settings
 
-        request = RunRequest(catalog={str(PACKAGE.parents[1] / "catalog_samples" / "catalog.csv")!r},
-                             output={str(tmp_path / "out")!r}, seasons=("winter",),
-                             templates=("product_card",), progress=False)
+        request = RunRequest(catalog={str(SAMPLE)!r}, output={str(tmp_path / "out")!r},
+                             seasons=("winter",), templates=("product_card",), progress=False)
         settings = request.settings_for(load_settings())
         resources = build_resources(settings, load_seasons(settings.templates_dir))
         summary, outcomes = asyncio.run(pipeline.run_request(request, settings, resources))

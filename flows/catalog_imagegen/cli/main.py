@@ -16,6 +16,7 @@ from types import FrameType
 from typing import NoReturn
 
 from catalog_imagegen.catalog.model import CatalogError
+from catalog_imagegen.cli.lab import add_lab_command
 from catalog_imagegen.cli.request_flags import (
     add_backfill_flags,
     add_catalog_flags,
@@ -44,9 +45,14 @@ class OneLineParser(argparse.ArgumentParser):
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        if arguments[:1] == ["lab"]:  # drafts, options and sub-commands mix: its own parsers
+            from catalog_imagegen.cli.lab import lab_main
+
+            return lab_main(arguments[1:])
+        args = build_parser().parse_args(arguments)
         code: int = args.handler(args)
     except BAD_INPUT as error:
         print(f"error: {error}", file=sys.stderr)
@@ -113,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_service_commands(commands)
     add_server_command(commands)
     add_deploy_command(commands)
+    add_lab_command(commands)
     return parser
 
 

@@ -10,7 +10,6 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from catalog_imagegen import pipeline
 from catalog_imagegen.catalog.detect import chosen_format
 from catalog_imagegen.catalog.reading import check_catalog
 from catalog_imagegen.cli.request_flags import request_from_args
@@ -21,13 +20,10 @@ from catalog_imagegen.cli.summary import (
     Terminated,
     report_state,
 )
-from catalog_imagegen.definitions import build_store
-from catalog_imagegen.planning.pricing import load_price_table
 from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings
-from catalog_imagegen.storage.base import StoreError
 
 
 def checked_request(args: argparse.Namespace) -> tuple[RunRequest, Settings]:
@@ -38,8 +34,9 @@ def checked_request(args: argparse.Namespace) -> tuple[RunRequest, Settings]:
     check_catalog(
         request.catalog, format=chosen_format(request.catalog_format), sheet=request.sheet
     )
-    templates = load_templates(settings.templates_dir)
-    pipeline.check_names(request, templates, load_seasons(settings.templates_dir))
+    request.check_names(
+        load_templates(settings.templates_dir), load_seasons(settings.templates_dir)
+    )
     return request, settings
 
 
@@ -51,28 +48,44 @@ def run_command(args: argparse.Namespace) -> int:
         from catalog_imagegen.cli.scale_out import sharded_run_command
 
         return sharded_run_command(args, request, settings)
-    from catalog_imagegen.flows.local_server import use_local_server
-
-    use_local_server()
+    server = use_server()
     from catalog_imagegen.flows.refresh import catalog_refresh
 
-    return report_state(run_to_end(catalog_refresh(request, return_state=True)))
+    code = report_state(run_to_end(catalog_refresh(request, return_state=True)))
+    print_server_note(server)
+    return code
 
 
 def backfill_command(args: argparse.Namespace) -> int:
     request, settings = checked_request(args)
     if args.dry_run:
         return dry_run_command(request, settings, as_json=args.json)
-    from catalog_imagegen.flows.local_server import use_local_server
-
-    use_local_server()
+    server = use_server()
     from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill
 
     state = run_to_end(catalog_backfill(request, return_state=True))
     if state.name == ALREADY_RUNNING:
         print(state.message)
         return EXIT_ALREADY_RUNNING
-    return report_state(state)
+    code = report_state(state)
+    print_server_note(server)
+    return code
+
+
+def use_server() -> str | None:
+    """The shared local Prefect server's URL (started if need be), or ``None`` when Prefect is
+    pointed elsewhere. Before any Prefect import: Prefect reads its API URL once."""
+    from catalog_imagegen.flows.local_server import use_local_server
+
+    return use_local_server()
+
+
+def print_server_note(url: str | None) -> None:
+    if url:
+        print(
+            f"Prefect UI:   {url.removesuffix('/api')} (a local server; it stops after 30 idle "
+            "minutes, or now with `catalog-imagegen server stop`)"
+        )
 
 
 def run_to_end(flow_run: Any) -> Any:
@@ -88,6 +101,11 @@ def run_to_end(flow_run: Any) -> Any:
 
 def dry_run_command(request: RunRequest, settings: Settings, *, as_json: bool = False) -> int:
     """Plan and select exactly as the run would, list the store, print the forecast."""
+    from catalog_imagegen import pipeline
+    from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.planning.pricing import load_price_table
+    from catalog_imagegen.storage.base import StoreError
+
     try:
         store = build_store(settings)
         prepared = pipeline.prepare(request, settings, store)

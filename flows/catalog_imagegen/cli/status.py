@@ -35,6 +35,7 @@ def status_command(args: argparse.Namespace) -> int:
             f"{row['failed']} failed, {row['not_dispatched']} not dispatched; "
             f"estimated ${row['estimated_cost']:.2f}{_actual(row['actual_cost'])}{preview}"
             + (f"\n  stopped: {row['stop_reason']}" if row["stop_reason"] else "")
+            + "".join(f"\n  {t}: {v}" for t, v in row["template_labels"].items())
         )
     return EXIT_OK
 

@@ -98,6 +98,16 @@ def status_line(run: RunRecord) -> dict[str, Any]:
         "actual_cost": cost,
         "preview": run.document.get("preview", False),
         "stop_reason": summary.get("stop_reason") or "",
+        "template_labels": _labels(run.document.get("jobs", [])),
+    }
+
+
+def _labels(rows: list[Mapping[str, Any]]) -> dict[str, str]:
+    """``{template: "product-card-v3 (c2cfff0f5e64)"}`` for the labelled templates a run used."""
+    return {
+        row["template"]: f"{row['template_label']} ({row['template_version']})"
+        for row in rows
+        if row.get("template_label")
     }
 
 
