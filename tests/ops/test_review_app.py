@@ -36,6 +36,8 @@ from tests.plugins.ops import free_port, stop_process
 
 KEY = "sk-proj-REVIEWAPP-0a1b2c3d4e5f-DISTINCTIVE"
 REPO = Path(__file__).resolve().parents[2]
+# The README's screenshot; a test run writes it only when asked to (so the tests leave the
+# checkout as they found it): CATALOG_IMAGEGEN_UPDATE_SCREENSHOTS=1 scripts/test -k review_app
 SCREENSHOT = REPO / "docs" / "review-app.png"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]  # fmt: skip
@@ -101,7 +103,7 @@ def open_as(browser: Any, url: str, name: str) -> Any:
 
 
 def test_approve_reject_publish_then_regenerate_with_the_note(
-    held_run: HeldRun, browser: Any
+    held_run: HeldRun, browser: Any, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
@@ -117,7 +119,10 @@ def test_approve_reject_publish_then_regenerate_with_the_note(
     page.get_by_label("SKU", exact=True).fill("SKU-0001")
     page.get_by_label("SKU", exact=True).press("Enter")  # the filter form, from the keyboard
     expect(page.get_by_role("group", name=REJECTED)).to_contain_text("too dark, show the zip")
-    page.screenshot(path=str(SCREENSHOT))
+    shot = page.screenshot(path=str(tmp_path / "review-app.png"))
+    assert len(shot) > 10_000  # a page with images, not a blank one
+    if os.environ.get("CATALOG_IMAGEGEN_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOT.write_bytes(shot)
 
     page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Published 11 image(s)")
