@@ -139,6 +139,10 @@ def run_command(args: argparse.Namespace) -> int:
             | {k: getattr(args, k) for k in ("max_images", "max_cost", "model")}
             | {k: getattr(args, k) for k in ("bucket", "prefix", "public_base_url")}
         )
+    from catalog_imagegen.cli.endpoint_check import endpoint_refusal
+
+    if (refused := endpoint_refusal(args)) is not None:
+        return refused
     if args.shards:
         return sharded_run_command(args)
     from catalog_imagegen.flows.refresh import catalog_refresh

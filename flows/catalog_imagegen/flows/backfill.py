@@ -26,8 +26,10 @@ from catalog_imagegen.flows.refresh import (
     new_run_id,
     publish_results,
     read_and_plan,
+    refused_before_spending,
 )
 from catalog_imagegen.generation.outcomes import now_iso
+from catalog_imagegen.generation.providers.model_rules import ModelTableError
 from catalog_imagegen.pipeline import PlanRequest, PreparedRun
 from catalog_imagegen.planning.selection import SELECTION_PARAMETERS, Selection, selection_of
 from catalog_imagegen.planning.slices import SlicePlan, forecast, plan_slice, spend_control
@@ -98,8 +100,12 @@ async def catalog_backfill(
         prepared = read_and_plan(catalog, settings, PlanRequest(strict=strict))
         resources = build_resources(settings, load_seasons(settings.templates_dir))
         sliced = select_slice(JobBatch(0, prepared.jobs), selection, resources, run_id, dry_run)
-    except (CatalogError, TemplateError, UnknownRun) as error:
+    except (CatalogError, TemplateError, UnknownRun, ModelTableError) as error:
         return Failed(message=str(error))
+    if not dry_run and (
+        refused := await refused_before_spending(sliced.todo, resources, run_id, catalog)
+    ):
+        return refused
     if dry_run:
         preview = forecast(sliced, resources.prices, spend_control(settings, resources.prices))
         return Completed(message="\n".join(preview.lines()), data=preview)

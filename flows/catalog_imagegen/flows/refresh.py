@@ -37,6 +37,8 @@ from catalog_imagegen.definitions import (
 )
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
+from catalog_imagegen.generation.preflight import RunRefused, check_before_spending
+from catalog_imagegen.generation.providers.model_rules import ModelTableError
 from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan_catalog
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.slices import spend_control
@@ -173,7 +175,7 @@ async def catalog_refresh(
     try:
         resources = build_resources(settings, load_seasons(settings.templates_dir))
         resources.store.check_access()
-    except TemplateError as error:
+    except (TemplateError, ModelTableError) as error:
         logger.error(str(error))
         return Failed(message=str(error))
     except StoreError as error:
@@ -203,6 +205,8 @@ async def catalog_refresh(
         return Failed(message=str(error))
     for reject in prepared.rejects:
         logger.warning(reject.describe())
+    if refused := await refused_before_spending(prepared.jobs, resources, run_id, catalog):
+        return refused
     if resources.provider.is_preview:
         logger.warning(PREVIEW_NOTICE)
     split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
@@ -249,6 +253,30 @@ async def catalog_refresh(
     return Completed(
         message=f"{summary.generated} generated, {summary.skipped} skipped", data=summary
     )
+
+
+async def refused_before_spending(
+    jobs: Sequence[Job], resources: Resources, run_id: str, catalog: str
+) -> State[Any] | None:
+    """The run's end state when the pre-flight check refuses it; its notices are logged once."""
+    try:
+        notices = await check_before_spending(jobs, resources.provider, resources.models)
+    except RunRefused as error:
+        get_run_logger().error(error.reason)
+        await resources.provider.aclose()
+        if error.bad_input:
+            return Failed(message=error.reason)
+        summary = RunSummary(
+            run_id=run_id,
+            catalog=catalog,
+            output=resources.store.describe(),
+            preview=resources.provider.is_preview,
+            stop_reason=error.reason,
+        )
+        return Failed(message=f"run stopped: {error.reason}", data=summary)
+    for notice in notices:
+        get_run_logger().warning(notice)
+    return None
 
 
 async def make_all(
