@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +125,8 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
     """Plan, select and list the store, then print the forecast: no provider, no Prefect."""
     from catalog_imagegen.catalog.model import CatalogError
     from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.generation.preflight import check_plan
+    from catalog_imagegen.generation.providers.model_rules import ModelTableError, load_model_table
     from catalog_imagegen.pipeline import PlanRequest, plan_catalog
     from catalog_imagegen.planning.pricing import load_price_table
     from catalog_imagegen.planning.selection import Selection
@@ -146,14 +149,27 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
         prepared = plan_catalog(parameters["catalog"], settings, request)
         store = build_store(settings)
         plan = plan_slice(prepared.jobs, selection, store, "dry-run", recover=False)
-    except (CatalogError, TemplateError, UnknownRun, SettingsFileError, StoreError) as error:
+        models = load_model_table(settings.models_file)
+    except (
+        CatalogError,
+        TemplateError,
+        UnknownRun,
+        SettingsFileError,
+        StoreError,
+        ModelTableError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    prices = load_price_table(settings.prices_file)
+    prices = load_price_table(settings.prices_file, models)
     print("\n".join(forecast(plan, prices, spend_control(settings, prices)).lines()))
+    check = check_plan(plan.todo, models, datetime.now(UTC).date())
+    for notice in check.notices:
+        print(f"  note: {notice}")
+    for problem in check.problems:
+        print(f"  the run would stop before any request: {problem}")
     if not settings.uses_real_provider:
         print("  (no OPENAI_API_KEY: the real run would make offline previews, which cost nothing)")
-    return EXIT_OK
+    return EXIT_BAD_INPUT if check.problems and settings.uses_real_provider else EXIT_OK
 
 
 def selection_from(parameters: dict[str, Any]) -> Selection:

@@ -45,7 +45,8 @@ from catalog_imagegen.generation.providers.base import (
     RunHalted,
     SourceImage,
 )
-from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.generation.shared_requests import SharedRequests, copied_outcome
+from catalog_imagegen.planning.jobs import Job, image_key
 from catalog_imagegen.review.image_review import (
     ImageReview,
     ReviewSettings,
@@ -88,6 +89,7 @@ class ImageMaker:
         self._workers = ThreadPoolExecutor(max(4, concurrency), thread_name_prefix="store")
         self._finished: dict[str, asyncio.Future[JobOutcome]] = {}
         self._bases = BaseImages(store)
+        self._shared = SharedRequests()
 
     async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
@@ -108,7 +110,7 @@ class ImageMaker:
 
     async def _make_one(self, job: Job) -> JobOutcome:
         try:
-            outcome = await self._attempt(job)
+            outcome = await self._shared.outcome_for(job, self._attempt, self._copy)
         except Exception as error:  # a bug must fail one job, never the run's bookkeeping
             outcome = JobOutcome(job, "failed", f"internal error: {type(error).__name__}: {error}")
         future = self._finished.pop(job.key, None)
@@ -116,6 +118,16 @@ class ImageMaker:
             future.set_result(outcome)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
+        return outcome
+
+    async def _copy(self, job: Job, leader: JobOutcome) -> JobOutcome:
+        """``job``'s slot filled from the identical request ``leader`` made; no request."""
+        model = self.provider.model
+        outcome, primary = await self._in_thread(
+            lambda: copied_outcome(job, leader, self.store, run_id=self.run_id, model=model)
+        )
+        if primary is not None:
+            self._bases.keep(job, primary)
         return outcome
 
     async def _attempt(self, job: Job) -> JobOutcome:
@@ -159,6 +171,8 @@ class ImageMaker:
                 status: Status = "failed" if error.attempts else "not_dispatched"
                 return JobOutcome(job, status, error.reason, attempts=error.attempts)
             except JobFailed as error:
+                if error.refused_param:
+                    self.control.refuse_settings(job, error.refused_param, error.reason)
                 return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
 
     @property
@@ -225,7 +239,7 @@ class ImageMaker:
             images = [
                 self._marked(image, size) for image, size in zip(result.images, sizes, strict=True)
             ]
-            keys = [_image_key(job, index) for index in range(len(images))]
+            keys = [image_key(job, index) for index in range(len(images))]
             digests = [hashlib.sha256(image.data).hexdigest() for image in images]
             # Alternates first, the primary last: the primary's presence means the job is done.
             for index in reversed(range(len(images))):
@@ -273,10 +287,3 @@ class ImageMaker:
             cache_control=IMMUTABLE,
             metadata=object_metadata(job, self.provider.model, size, sha256),
         )
-
-
-def _image_key(job: Job, index: int) -> str:
-    if index == 0:
-        return job.storage_key
-    stem, _, ext = job.storage_key.rpartition(".")
-    return f"{stem}-{index + 1}.{ext}"

@@ -216,6 +216,15 @@ def _job(
         source_image=source if mode == "edit" and base is None else None,
         depends_on=base.key if base else None,
         base_storage_key=base.storage_key if base else None,
+        request_key=derive_key(
+            "request",
+            options.model,
+            prompt,
+            mode,
+            settings,
+            source_ref,
+            *(("base", base.request_identity) if base else ()),
+        ),
     )
 
 

@@ -98,6 +98,9 @@ class Forecast:
     estimated_cost: float
     unpriced: int
     stop_reason: str | None = None
+    # Images copied from an identical request of the same run: neither requested nor paid.
+    shared: int = 0
+    prices: list[str] = field(default_factory=list)  # "gpt-image-2 medium/1024x1024 $0.053"
 
     def lines(self) -> list[str]:
         by_state = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in self.states.items())
@@ -105,9 +108,13 @@ class Forecast:
             f"Dry run: {sum(self.states.values())} jobs selected ({by_state or 'none'})",
             f"  would generate {self.generate}, skip {self.skip} (already stored), "
             f"not dispatch {self.not_dispatched}",
+            f"  requests: {self.generate - self.shared}"
+            + (f" ({self.shared} images share an identical request)" if self.shared else ""),
             f"  estimated cost ${self.estimated_cost:.2f}"
             + (f" ({self.unpriced} jobs without a price)" if self.unpriced else ""),
         ]
+        if self.prices:
+            lines.append("  prices per image (model table): " + ", ".join(self.prices))
         if self.stop_reason:
             lines.append(f"  would stop dispatching: {self.stop_reason}")
         return lines
@@ -121,19 +128,28 @@ def spend_control(settings: Settings, prices: PriceTable) -> RunControl:
 
 
 def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Forecast:
-    """What the run would do, dispatching in plan order under the same limits."""
+    """What the run would do, dispatching in plan order under the same limits; a job whose
+    request is identical to an earlier one's is copied, not requested or paid."""
     generate = cost = 0.0
-    unpriced = 0
+    unpriced = shared = 0
     refusal = None
+    requested: set[str] = set()
+    priced: dict[str, float | None] = {}
     for job in plan.todo:
+        if job.depends_on is None and job.request_identity in requested:
+            generate, shared = generate + 1, shared + 1
+            continue
         refused = control.claim(job)
         if refused:
             refusal = refusal or refused
             continue
+        requested.add(job.request_identity)
         generate += 1
         estimate = prices.estimate(job)
         unpriced += estimate is None
         cost += estimate or 0.0
+        s = job.settings
+        priced[f"{job.model} {s.quality}/{s.size}"] = None if estimate is None else estimate / s.n
     states = {s: plan.states[s] for s in ("new", "done", "changed", "failed_last_time")}
     if plan.states["flagged"]:
         states["flagged"] = plan.states["flagged"]
@@ -145,4 +161,9 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
         estimated_cost=round(cost, 6),
         unpriced=unpriced,
         stop_reason=refusal,
+        shared=shared,
+        prices=[
+            f"{name} ${price:.3f}" if price is not None else f"{name} unpriced"
+            for name, price in sorted(priced.items())
+        ],
     )
