@@ -41,7 +41,7 @@ def test_the_sample_is_made_whole_once_per_distinct_request_at_the_estimated_cos
 ) -> None:
     forecast = dry_run(tmp_path)
     assert "would generate 288" in forecast
-    assert "requests: 252 (36 images share an identical request)" in forecast
+    assert "requests: 252 (36 images copied from an identical request)" in forecast
     assert "gpt-image-2 medium/1024x1024 $0.053" in forecast  # the table's prices, shown
     estimate = float(re.search(r"estimated cost \$([\d.]+)", forecast).group(1))  # type: ignore[union-attr]
 

@@ -18,6 +18,7 @@ from prefect.states import Completed, Failed
 
 from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
+from catalog_imagegen.flows.before_spending import refused_before_spending
 from catalog_imagegen.flows.refresh import (
     JobBatch,
     RunResults,
@@ -26,7 +27,6 @@ from catalog_imagegen.flows.refresh import (
     new_run_id,
     publish_results,
     read_and_plan,
-    refused_before_spending,
 )
 from catalog_imagegen.generation.outcomes import now_iso
 from catalog_imagegen.generation.providers.model_rules import ModelTableError

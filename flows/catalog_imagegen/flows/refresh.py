@@ -35,9 +35,9 @@ from catalog_imagegen.definitions import (
     build_resources,
     build_review,
 )
+from catalog_imagegen.flows.before_spending import refused_before_spending
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
-from catalog_imagegen.generation.preflight import RunRefused, check_before_spending
 from catalog_imagegen.generation.providers.model_rules import ModelTableError
 from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan_catalog
 from catalog_imagegen.planning.jobs import Job
@@ -47,7 +47,7 @@ from catalog_imagegen.review.approval import load_rejections, prompt_notes
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.storage.base import StoreError
-from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.manifest import load_latest, stored_requests
 from catalog_imagegen.storage.publishing import RunSummary, finish_run
 from catalog_imagegen.storage.resume import DoneSplit, recover_entry, split_done
 
@@ -255,30 +255,6 @@ async def catalog_refresh(
     )
 
 
-async def refused_before_spending(
-    jobs: Sequence[Job], resources: Resources, run_id: str, catalog: str
-) -> State[Any] | None:
-    """The run's end state when the pre-flight check refuses it; its notices are logged once."""
-    try:
-        notices = await check_before_spending(jobs, resources.provider, resources.models)
-    except RunRefused as error:
-        get_run_logger().error(error.reason)
-        await resources.provider.aclose()
-        if error.bad_input:
-            return Failed(message=error.reason)
-        summary = RunSummary(
-            run_id=run_id,
-            catalog=catalog,
-            output=resources.store.describe(),
-            preview=resources.provider.is_preview,
-            stop_reason=error.reason,
-        )
-        return Failed(message=f"run stopped: {error.reason}", data=summary)
-    for notice in notices:
-        get_run_logger().warning(notice)
-    return None
-
-
 async def make_all(
     jobs: list[Job], resources: Resources, settings: Settings, run_id: str, catalog: str
 ) -> tuple[list[JobOutcome], str | None]:
@@ -298,6 +274,7 @@ async def make_all(
         control=control,
         on_outcome=progress.advance,
         review=review,
+        stored_requests=stored_requests(load_latest(resources.store).entries),
     )
     chunk_size = max(settings.chunk_size, settings.concurrency * 4)
     outcomes: list[JobOutcome] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -55,7 +55,7 @@ from catalog_imagegen.review.image_review import (
     stronger_colour_prompt,
 )
 from catalog_imagegen.storage.base import ObjectStore, StoreAccessDenied, StoreError
-from catalog_imagegen.storage.manifest import IMMUTABLE
+from catalog_imagegen.storage.manifest import IMMUTABLE, ManifestEntry
 
 T = TypeVar("T")
 
@@ -72,6 +72,7 @@ class ImageMaker:
         control: RunControl,
         on_outcome: OnOutcome | None = None,
         review: ReviewSettings | None = None,
+        stored_requests: Mapping[str, ManifestEntry] | None = None,
     ) -> None:
         self.provider = provider
         self.store = store
@@ -89,7 +90,8 @@ class ImageMaker:
         self._workers = ThreadPoolExecutor(max(4, concurrency), thread_name_prefix="store")
         self._finished: dict[str, asyncio.Future[JobOutcome]] = {}
         self._bases = BaseImages(store)
-        self._shared = SharedRequests()
+        # Images earlier runs stored, by request digest: an identical request reuses them.
+        self._shared = SharedRequests(stored_requests)
 
     async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
@@ -120,14 +122,25 @@ class ImageMaker:
             self._on_outcome(outcome)
         return outcome
 
-    async def _copy(self, job: Job, leader: JobOutcome) -> JobOutcome:
-        """``job``'s slot filled from the identical request ``leader`` made; no request."""
+    async def _copy(self, job: Job, source: ManifestEntry, shared_from: str) -> JobOutcome | None:
+        """``job``'s slot filled with the stored image of an identical request: no request.
+        ``None`` when that image is gone from the store."""
         model = self.provider.model
-        outcome, primary = await self._in_thread(
-            lambda: copied_outcome(job, leader, self.store, run_id=self.run_id, model=model)
-        )
-        if primary is not None:
-            self._bases.keep(job, primary)
+        try:
+            copied = await self._in_thread(
+                lambda: copied_outcome(
+                    job, source, shared_from, self.store, run_id=self.run_id, model=model
+                )
+            )
+        except StoreAccessDenied as error:
+            self.control.halt(str(error))
+            return JobOutcome(job, "failed", str(error), shared_from=shared_from)
+        except StoreError as error:
+            return JobOutcome(job, "failed", f"upload failed: {error}", shared_from=shared_from)
+        if copied is None:
+            return None
+        outcome, primary = copied
+        self._bases.keep(job, primary)
         return outcome
 
     async def _attempt(self, job: Job) -> JobOutcome:

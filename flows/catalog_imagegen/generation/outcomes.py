@@ -147,6 +147,7 @@ def entry_for(
         base=job.base_storage_key,
         alternates=alternates,
         flags=flags,
+        request=job.request_identity,
     )
 
 

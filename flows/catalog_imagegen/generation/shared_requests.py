@@ -4,45 +4,45 @@
 colour are the same bytes; on a 48-SKU catalog such duplicates were 12.5% of the spend. The first
 job with a request identity (``Job.request_identity``) is its leader and asks the provider; every
 other job with it waits for the leader's outcome, holding no request slot, and then stores the
-leader's stored image again under its own key, with its own metadata and manifest entry. Only the
-leader's small outcome is kept, never image bytes, so a long run's memory stays flat.
+leader's stored image again under its own key, with its own metadata and manifest entry. Across
+runs, an image the manifest already holds for the identical request is copied the same way.
+Only small outcomes and entries are kept, never image bytes, so a long run's memory stays flat.
+A deliberate redo (``--force``, ``--only-flagged``) never reuses a stored image.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
-from catalog_imagegen.generation.outcomes import (
-    JobOutcome,
-    entry_for,
-    now_iso,
-    object_metadata,
-)
+from catalog_imagegen.generation.outcomes import JobOutcome, entry_for, now_iso, object_metadata
 from catalog_imagegen.generation.providers.base import CONTENT_TYPES
 from catalog_imagegen.planning.jobs import Job, image_key
 from catalog_imagegen.storage.base import ObjectStore, StoreError
-from catalog_imagegen.storage.manifest import IMMUTABLE
+from catalog_imagegen.storage.manifest import IMMUTABLE, ManifestEntry
+
+Copy = Callable[[Job, ManifestEntry, str], Awaitable[JobOutcome | None]]
 
 
 class SharedRequests:
-    def __init__(self) -> None:
+    def __init__(self, stored: Mapping[str, ManifestEntry] | None = None) -> None:
         self._leaders: dict[str, asyncio.Future[JobOutcome]] = {}
+        self._stored = dict(stored or {})  # request digest -> an earlier run's image
 
     async def outcome_for(
-        self,
-        job: Job,
-        make: Callable[[Job], Awaitable[JobOutcome]],
-        copy: Callable[[Job, JobOutcome], Awaitable[JobOutcome]],
+        self, job: Job, make: Callable[[Job], Awaitable[JobOutcome]], copy: Copy
     ) -> JobOutcome:
-        """``make(job)`` for the first job with its request identity; for the others, ``copy``
-        of the leader's outcome once it is known."""
+        """``make(job)`` for the first job with its request identity; for the others, a
+        ``copy`` of the leader's image once it is stored (or the leader's failure)."""
         if job.depends_on is not None:
             return await make(job)  # its request holds its base's bytes, known only later
         identity = job.request_identity
+        earlier = None if job.redo else self._stored.get(identity)
+        if earlier is not None and (copied := await copy(job, earlier, _slot_label(earlier))):
+            return copied
         leader = self._leaders.get(identity)
         if leader is not None:
-            return await copy(job, await asyncio.shield(leader))
+            return await self._follow(job, await asyncio.shield(leader), copy)
         future: asyncio.Future[JobOutcome] = asyncio.get_running_loop().create_future()
         self._leaders[identity] = future
         try:
@@ -54,41 +54,50 @@ class SharedRequests:
         future.set_result(outcome)
         return outcome
 
-
-def copied_outcome(
-    job: Job, leader: JobOutcome, store: ObjectStore, *, run_id: str, model: str
-) -> tuple[JobOutcome, bytes | None]:
-    """The leader's image stored again in ``job``'s slot (and the primary image's bytes), or
-    the leader's failure. Blocking: run it in a worker thread."""
-    shared_from = leader.job.label
-    if leader.status != "generated" or leader.entry is None:
+    async def _follow(self, job: Job, leader: JobOutcome, copy: Copy) -> JobOutcome:
+        shared_from = leader.job.label
+        if leader.status == "generated" and leader.entry is not None:
+            copied = await copy(job, leader.entry, shared_from)
+            if copied is not None:
+                copied.review = leader.review
+                return copied
+            reason = f"the image of the identical request {shared_from} could not be copied"
+            return JobOutcome(job, "failed", reason, shared_from=shared_from)
         reason = f"same request as {shared_from}, which was {leader.status.replace('_', ' ')}"
         detail = f"{reason}: {leader.reason}" if leader.reason else reason
-        return JobOutcome(job, leader.status, detail, shared_from=shared_from), None
-    source = leader.entry
+        return JobOutcome(job, leader.status, detail, shared_from=shared_from)
+
+
+def copied_outcome(
+    job: Job,
+    source: ManifestEntry,
+    shared_from: str,
+    store: ObjectStore,
+    *,
+    run_id: str,
+    model: str,
+) -> tuple[JobOutcome, bytes] | None:
+    """``source``'s images stored again in ``job``'s slot, with the primary's bytes; ``None``
+    when they are not in the store any more. Blocking: run it in a worker thread."""
     keys = [source.storage_key, *source.alternates]
     targets = [image_key(job, index) for index in range(len(keys))]
-    primary: bytes | None = None
-    try:
-        # Alternates first, the primary last: the primary's presence means the job is done.
-        for source_key, target in reversed(list(zip(keys, targets, strict=True))):
+    primary = b""
+    # Alternates first, the primary last: the primary's presence means the job is done.
+    for source_key, target in reversed(list(zip(keys, targets, strict=True))):
+        try:
             stored = store.get(source_key)
-            if stored is None:
-                raise StoreError(f"{source_key} vanished")
-            size = (source.width, source.height)
-            metadata = object_metadata(job, model, size, source.sha256)
-            content_type = CONTENT_TYPES.get(source.format, "application/octet-stream")
-            store.put(
-                target,
-                stored.data,
-                content_type=content_type,
-                cache_control=IMMUTABLE,
-                metadata=metadata,
-            )
-            primary = stored.data
-    except StoreError as error:
-        reason = f"copying the image of the identical request {shared_from} failed: {error}"
-        return JobOutcome(job, "failed", reason, shared_from=shared_from), None
+        except StoreError:
+            return None
+        if stored is None:
+            return None
+        store.put(
+            target,
+            stored.data,
+            content_type=CONTENT_TYPES.get(source.format, "application/octet-stream"),
+            cache_control=IMMUTABLE,
+            metadata=object_metadata(job, model, (source.width, source.height), source.sha256),
+        )
+        primary = stored.data
     entry = entry_for(
         job,
         storage_key=targets[0],
@@ -103,6 +112,8 @@ def copied_outcome(
         alternates=tuple(targets[1:]),
         flags=source.flags,
     )
-    outcome = JobOutcome(job, "generated", entry=entry, review=leader.review)
-    outcome.shared_from = shared_from
-    return outcome, primary
+    return JobOutcome(job, "generated", entry=entry, shared_from=shared_from), primary
+
+
+def _slot_label(entry: ManifestEntry) -> str:
+    return f"{entry.sku} / {entry.colour} / {entry.season} / {entry.template} ({entry.run_id})"

@@ -26,7 +26,7 @@ from catalog_imagegen.planning.selection import (
 from catalog_imagegen.review.image_review import flagged_slots
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
-from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.manifest import load_latest, stored_requests
 from catalog_imagegen.storage.resume import recover_entry, split_done
 from catalog_imagegen.storage.run_history import UnknownRun, load_run
 
@@ -37,6 +37,8 @@ class SlicePlan:
     skipped: list[JobOutcome]  # already stored, reported as skipped
     selection: Selection
     states: Counter[JobState] = field(default_factory=Counter)
+    # Requests whose image the store already holds (for other slots): copied, not requested.
+    reusable: frozenset[str] = frozenset()
 
 
 def plan_slice(
@@ -68,6 +70,7 @@ def plan_slice(
         done = {job.key for job in split.done}
         todo = [replace(job, redo=redo) if job.key in done else job for job in chosen]
         return SlicePlan(todo=todo, skipped=[], selection=selection, states=states)
+    reusable = frozenset(stored_requests(latest.entries))
     skipped = [
         JobOutcome(
             job,
@@ -77,7 +80,9 @@ def plan_slice(
         )
         for job in split.done
     ]
-    return SlicePlan(todo=split.todo, skipped=skipped, selection=selection, states=states)
+    return SlicePlan(
+        todo=split.todo, skipped=skipped, selection=selection, states=states, reusable=reusable
+    )
 
 
 def failed_slots(store: ObjectStore, run_id: str, *, required: bool) -> set[Slot]:
@@ -109,7 +114,7 @@ class Forecast:
             f"  would generate {self.generate}, skip {self.skip} (already stored), "
             f"not dispatch {self.not_dispatched}",
             f"  requests: {self.generate - self.shared}"
-            + (f" ({self.shared} images share an identical request)" if self.shared else ""),
+            + (f" ({self.shared} images copied from an identical request)" if self.shared else ""),
             f"  estimated cost ${self.estimated_cost:.2f}"
             + (f" ({self.unpriced} jobs without a price)" if self.unpriced else ""),
         ]
@@ -129,14 +134,15 @@ def spend_control(settings: Settings, prices: PriceTable) -> RunControl:
 
 def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Forecast:
     """What the run would do, dispatching in plan order under the same limits; a job whose
-    request is identical to an earlier one's is copied, not requested or paid."""
+    request is identical to an earlier one's (of this run, or stored) is copied, not paid."""
     generate = cost = 0.0
     unpriced = shared = 0
     refusal = None
     requested: set[str] = set()
     priced: dict[str, float | None] = {}
     for job in plan.todo:
-        if job.depends_on is None and job.request_identity in requested:
+        stored = not job.redo and job.request_identity in plan.reusable
+        if job.depends_on is None and (job.request_identity in requested or stored):
             generate, shared = generate + 1, shared + 1
             continue
         refused = control.claim(job)

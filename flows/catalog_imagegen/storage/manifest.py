@@ -52,6 +52,9 @@ class ManifestEntry:
     base: str | None = None
     alternates: tuple[str, ...] = ()
     flags: tuple[Mapping[str, Any], ...] = ()
+    # The digest of the request that made the image (``Job.request_identity``): a later job with
+    # the same request reuses this image instead of paying for it again.
+    request: str = ""
 
     @property
     def slot(self) -> tuple[str, str, str, str]:
@@ -77,6 +80,11 @@ class ManifestEntry:
 
 
 Slots = dict[tuple[str, str, str, str], ManifestEntry]
+
+
+def stored_requests(entries: Mapping[Any, ManifestEntry]) -> dict[str, ManifestEntry]:
+    """The stored image of each request the manifest knows, by request digest."""
+    return {entry.request: entry for entry in entries.values() if entry.request}
 
 
 def nest(entries: Iterable[ManifestEntry]) -> dict[str, Any]:
