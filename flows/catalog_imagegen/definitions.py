@@ -31,9 +31,7 @@ class Resources:
     models: ModelTable = field(default_factory=load_model_table)
 
 
-def build_provider(
-    settings: Settings, seasons: Mapping[str, Season], models: ModelTable | None = None
-) -> ImageProvider:
+def build_provider(settings: Settings, seasons: Mapping[str, Season]) -> ImageProvider:
     """With an API key, the real API (sending what the model table lets the model take);
     without one, offline previews.
 
@@ -47,7 +45,7 @@ def build_provider(
             api_key=settings.api_key,
             limiter=limiter,
             model=settings.model,
-            rules=(models or load_model_table(settings.models_file)).rules_for(settings.model),
+            rules=load_model_table(settings.models_file).rules_for(settings.model),
             name=settings.provider or "openai-compatible",
             max_attempts=settings.max_attempts,
             read_timeout=settings.read_timeout,
@@ -98,7 +96,7 @@ def build_inbox(location: str) -> InboxStore:
 def build_resources(settings: Settings, seasons: Mapping[str, Season]) -> Resources:
     models = load_model_table(settings.models_file)
     return Resources(
-        provider=build_provider(settings, seasons, models),
+        provider=build_provider(settings, seasons),
         store=build_store(settings),
         progress=TerminalProgress() if settings.progress else SilentProgress(),
         prices=load_price_table(settings.prices_file, models),
