@@ -96,7 +96,8 @@ async def test_the_wrong_colour_is_flagged_and_identical_colours_are_near_duplic
 
     fake_api.configure(wrong_colour_pattern=None, same_image_for_all=True)
     (tmp_path / "catalog.csv").write_text(
-        CATALOG.replace("winter", "winter").replace("BAG-1,Canvas Tote", "BAG-2,Canvas Tote")
+        # Another product (an identical request would reuse BAG-1's stored base image instead).
+        CATALOG.replace("BAG-1,Canvas Tote", "BAG-2,Canvas Shopper")
     )
     second = await run(tmp_path)
     kinds = {

@@ -198,5 +198,18 @@ def test_refusing_the_plan_raises_before_the_provider_is_asked(sample_jobs: list
             raise AssertionError("the live check must not run for a plan the model cannot do")
 
     jobs = [replace(job, settings=replace(job.settings, size="1000x1000")) for job in sample_jobs]
+    provider = Unreachable()
+    provider.model = "gpt-image-2"
     with pytest.raises(RunRefused, match=r"size 1000x1000 .* \(and \d+ more\)"):
-        asyncio.run(check_before_spending(jobs, Unreachable(), TABLE, today=TODAY))
+        asyncio.run(check_before_spending(jobs, provider, TABLE, today=TODAY))
+
+
+async def test_the_model_the_provider_sends_is_the_one_checked(sample_jobs: list[Job]) -> None:
+    class GatewayProvider(OfflinePreviewProvider):
+        is_preview = False
+
+    provider = GatewayProvider()
+    provider.model = "house-flux"  # the planned jobs say gpt-image-2; the provider sends this
+    jobs = [replace(job, settings=replace(job.settings, size="1000x1000")) for job in sample_jobs]
+    notices = await check_before_spending(jobs, provider, TABLE, today=TODAY)
+    assert len(notices) == 1 and "does not know 'house-flux'" in notices[0]

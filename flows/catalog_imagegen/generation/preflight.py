@@ -12,7 +12,7 @@ refuses, an unknown model, a shutdown coming) are said once per run, not once pe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from catalog_imagegen.generation.providers.access_check import ProviderUnusable, shutdown_problem
@@ -42,10 +42,15 @@ class PlanCheck:
     notices: list[str] = field(default_factory=list)  # said once per run
 
 
-def check_plan(jobs: Sequence[Job], table: ModelTable, today: date) -> PlanCheck:
-    """Every template x model x settings of ``jobs`` against the table, once each. Pure."""
+def check_plan(
+    jobs: Sequence[Job], table: ModelTable, today: date, *, model: str | None = None
+) -> PlanCheck:
+    """Every template x model x settings of ``jobs`` against the table, once each; ``model``:
+    the model the provider sends instead of the planned one. Pure."""
     check = PlanCheck()
     seen: set[tuple[str, str, object, str]] = set()
+    if model is not None:
+        jobs = [replace(job, model=model) for job in jobs]
     for job in jobs:
         rules = table.rules_for(job.model)
         inputs = 1 if job.mode == "edit" else 0
@@ -89,7 +94,9 @@ async def check_before_spending(
     jobs: Sequence[Job], provider: ImageProvider, table: ModelTable, *, today: date | None = None
 ) -> list[str]:
     """The notices to say once; raises ``RunRefused`` when no paid request should go out."""
-    check = check_plan(jobs, table, today or datetime.now(UTC).date())
+    # A preview stands in for the planned model; a real provider sends its own.
+    sent = None if provider.is_preview else provider.model
+    check = check_plan(jobs, table, today or datetime.now(UTC).date(), model=sent)
     if provider.is_preview:
         return check.notices + [f"the real run would stop: {p}" for p in check.problems]
     if check.problems:
