@@ -114,6 +114,10 @@ def backfill_command(args: argparse.Namespace) -> int:
     } | {name: getattr(args, name) for name in ENDPOINT_AND_STORE}
     if args.dry_run:
         return dry_run_command(parameters)
+    from catalog_imagegen.cli.endpoint_check import endpoint_refusal
+
+    if (refused := endpoint_refusal(args)) is not None:
+        return refused
     state: Any = asyncio.run(catalog_backfill(**parameters, return_state=True))  # type: ignore[arg-type]
     if state.name == ALREADY_RUNNING:
         print(state.message)
