@@ -121,7 +121,9 @@ def test_an_edit_sends_input_fidelity_only_to_models_that_take_it(model: str, se
 
 def test_a_generation_leaves_out_what_the_table_says_the_model_refuses(tmp_path: Path) -> None:
     override = tmp_path / "models.toml"
-    override.write_text('[models."house-model"]\nrefuses = ["moderation", "background"]\n')
+    override.write_text(
+        '[models."house-model"]\nrefuses = ["moderation"]\nignores = ["background"]\n'
+    )
     rules = load_model_table(override).rules_for("house-model")
     request = ImageRequest("a bag", ImageSettings(background="opaque", moderation="low"))
     body = generation_body(request, "house-model", rules)

@@ -44,7 +44,8 @@ class ModelPrices:
 @dataclass(frozen=True, slots=True)
 class ModelRules:
     name: str  # the table entry that matched ("" for an unknown model)
-    refuses: frozenset[str] = frozenset()
+    refuses: frozenset[str] = frozenset()  # answered with 400: never sent
+    ignores: frozenset[str] = frozenset()  # accepted without effect: not sent either
     sizes: tuple[str, ...] | None = None  # None: free sizes within ``free_size`` (or any)
     free_size: FreeSize | None = None
     qualities: tuple[str, ...] | None = None  # None: any
@@ -62,7 +63,7 @@ class ModelRules:
         return bool(self.name)
 
     def sends(self, parameter: str) -> bool:
-        return parameter not in self.refuses
+        return parameter not in self.refuses and parameter not in self.ignores
 
     def shut_down_by(self, today: date) -> bool:
         return self.shutdown is not None and self.shutdown <= today
@@ -124,6 +125,7 @@ def _rules(name: str, fields: Mapping[str, Any]) -> ModelRules:
     return ModelRules(
         name=name,
         refuses=frozenset(fields.get("refuses", ())),
+        ignores=frozenset(fields.get("ignores", ())),
         sizes=None if sizes == "free" else tuple(sizes),
         free_size=FreeSize(**free) if free is not None else None,
         qualities=tuple(fields["qualities"]) if "qualities" in fields else None,
@@ -152,6 +154,7 @@ def _date(value: object) -> date | None:
 _FIELDS = frozenset(
     [
         "refuses",
+        "ignores",
         "sizes",
         "free_size",
         "qualities",
