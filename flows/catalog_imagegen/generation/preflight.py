@@ -12,7 +12,7 @@ refuses, an unknown model, a shutdown coming) are said once per run, not once pe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from catalog_imagegen.generation.providers.access_check import ProviderUnusable, shutdown_problem
@@ -49,26 +49,25 @@ def check_plan(
     the model the provider sends instead of the planned one. Pure."""
     check = PlanCheck()
     seen: set[tuple[str, str, object, str]] = set()
-    if model is not None:
-        jobs = [replace(job, model=model) for job in jobs]
     for job in jobs:
-        rules = table.rules_for(job.model)
+        sent = model or job.model
+        rules = table.rules_for(sent)
         inputs = 1 if job.mode == "edit" else 0
-        if (job.template, job.model, job.settings, job.mode) not in seen:
-            seen.add((job.template, job.model, job.settings, job.mode))
+        if (job.template, sent, job.settings, job.mode) not in seen:
+            seen.add((job.template, sent, job.settings, job.mode))
             for found in settings_rule_breaks(rules, job.settings, job.mode, inputs):
                 check.problems.append(
                     f"template '{job.template}': {found.setting} {found.value} cannot be made "
-                    f"by {job.model}: {found.rule}"
+                    f"by {sent}: {found.rule}"
                 )
         if (found_prompt := prompt_rule_break(rules, job.prompt)) is not None:
             check.problems.append(
                 f"template '{job.template}' ({job.label}): prompt of {found_prompt.value} "
-                f"for {job.model}: {found_prompt.rule}"
+                f"for {sent}: {found_prompt.rule}"
             )
-    for model in sorted({job.model for job in jobs}):
-        edits = any(job.mode == "edit" and job.model == model for job in jobs)
-        _model_notices(check, table, model, today, edits=edits)
+    for name in sorted({model or job.model for job in jobs}):
+        edits = any(job.mode == "edit" and (model or job.model) == name for job in jobs)
+        _model_notices(check, table, name, today, edits=edits)
     check.problems = list(dict.fromkeys(check.problems))
     return check
 
