@@ -25,6 +25,7 @@ from catalog_imagegen.settings import (
     PROVIDER_PRESETS,
     Secret,
     Settings,
+    SettingsError,
     settings_from_env,
 )
 
@@ -45,7 +46,7 @@ _FILE_KEYS: Mapping[str, type] = {
 }
 
 
-class SettingsFileError(ValueError):
+class SettingsFileError(SettingsError):
     pass
 
 

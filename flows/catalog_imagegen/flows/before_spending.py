@@ -9,16 +9,18 @@ from prefect import get_run_logger
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
+from catalog_imagegen import pipeline
 from catalog_imagegen.definitions import Resources
 from catalog_imagegen.generation.preflight import RunRefused, check_before_spending
 from catalog_imagegen.planning.jobs import Job
-from catalog_imagegen.storage.publishing import RunSummary
+from catalog_imagegen.request import RunRequest
 
 
 async def refused_before_spending(
-    jobs: Sequence[Job], resources: Resources, run_id: str, catalog: str
+    jobs: Sequence[Job], resources: Resources, request: RunRequest, run_id: str
 ) -> State[Any] | None:
-    """The run's end state when the pre-flight check refuses it; its notices are logged once."""
+    """The run's end state when the pre-flight check refuses it (the provider is closed then);
+    otherwise ``None``, with its notices logged once."""
     try:
         notices = await check_before_spending(jobs, resources.provider, resources.models)
     except RunRefused as error:
@@ -26,13 +28,7 @@ async def refused_before_spending(
         await resources.provider.aclose()
         if error.bad_input:
             return Failed(message=error.reason)
-        summary = RunSummary(
-            run_id=run_id,
-            catalog=catalog,
-            output=resources.store.describe(),
-            preview=resources.provider.is_preview,
-            stop_reason=error.reason,
-        )
+        summary = pipeline.new_summary(request, resources, run_id, stop_reason=error.reason)
         return Failed(message=f"run stopped: {error.reason}", data=summary)
     for notice in notices:
         get_run_logger().warning(notice)

@@ -24,6 +24,7 @@ from catalog_imagegen.definitions import build_inbox, build_store
 from catalog_imagegen.flows.file_drop import RunResult, poll_inbox, run_result
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.planning.season_calendar import load_calendar, seasons_to_refresh
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 
@@ -53,13 +54,11 @@ async def seasonal_refresh(
         ", ".join(seasons),
         settings.season_lead_days,
     )
-    return await catalog_refresh(  # its final state (and summary) becomes this run's
-        catalog=settings.catalog,
-        output=settings.output,
-        seasons=seasons,
-        progress=False,
-        return_state=True,
+    request = RunRequest(
+        catalog=settings.catalog, output=settings.output, seasons=tuple(seasons), progress=False
     )
+    # Its final state (and summary) becomes this run's.
+    return await catalog_refresh(request, return_state=True)
 
 
 @flow(name="catalog_file_drop", validate_parameters=False)
@@ -75,9 +74,8 @@ async def catalog_file_drop(
 
     async def run_catalog(path: str) -> RunResult:
         refresh = catalog_refresh.with_options(flow_run_name=f"drop-{path.rsplit('/', 1)[-1]}")
-        state = await refresh(
-            catalog=path, output=settings.output, progress=False, return_state=True
-        )
+        request = RunRequest(catalog=path, output=settings.output, progress=False)
+        state = await refresh(request, return_state=True)
         return await run_result(state)
 
     outcomes = await poll_inbox(inbox_store, store, run_catalog, settle=settle)

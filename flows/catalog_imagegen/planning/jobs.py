@@ -36,6 +36,7 @@ class Job:
     redo: str | None = None
     base_storage_key: str | None = None
     base_sha256: str | None = None
+    template_label: str = ""  # the template's given name for its version, if it has one
     # What the provider is sent, as a digest (model, prompt, mode, settings, source photo, base):
     # jobs with the same one are byte-identical requests and share one request and its image.
     request_key: str = ""

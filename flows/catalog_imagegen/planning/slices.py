@@ -106,6 +106,9 @@ class Forecast:
     # Images copied from an identical request of the same run: neither requested nor paid.
     shared: int = 0
     prices: list[str] = field(default_factory=list)  # "gpt-image-2 medium/1024x1024 $0.053"
+    # The job keys the run would request and those it would skip as stored, in plan order.
+    to_make: list[str] = field(default_factory=list)
+    to_skip: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         by_state = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in self.states.items())
@@ -140,10 +143,12 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
     refusal = None
     requested: set[str] = set()
     priced: dict[str, float | None] = {}
+    to_make: list[str] = []
     for job in plan.todo:
         stored = not job.redo and job.request_identity in plan.reusable
         if job.depends_on is None and (job.request_identity in requested or stored):
             generate, shared = generate + 1, shared + 1
+            to_make.append(job.key)  # made as a copy of the identical request's image
             continue
         refused = control.claim(job)
         if refused:
@@ -151,6 +156,7 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
             continue
         requested.add(job.request_identity)
         generate += 1
+        to_make.append(job.key)
         estimate = prices.estimate(job)
         unpriced += estimate is None
         cost += estimate or 0.0
@@ -172,4 +178,6 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
             f"{name} ${price:.3f}" if price is not None else f"{name} unpriced"
             for name, price in sorted(priced.items())
         ],
+        to_make=to_make,
+        to_skip=[outcome.job.key for outcome in plan.skipped],
     )
