@@ -28,7 +28,8 @@ from catalog_imagegen.planning.selection import Selection
 from catalog_imagegen.settings import PROVIDER_PRESETS, Settings
 
 CatalogFormat = Literal["auto", "generic", "shopify", "merchant-center", "excel"]
-FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate")  # review.image_review's flags
+# review.image_review's flags, and renditions.checks' failed channel checks
+FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate", "noncompliant")
 
 # The command-line flag of each field, for error messages; the field name otherwise.
 FLAGS: Mapping[str, str] = {
@@ -65,6 +66,7 @@ class RunRequest(BaseModel):
     catalog: str = Field(min_length=1)
     catalog_format: CatalogFormat = "auto"
     sheet: str | None = None
+    include_archived: bool = False  # Shopify products marked archived (default: skipped)
     # Which slice of the plan: empty means everything.
     skus: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()

@@ -38,6 +38,10 @@ def print_summary(summary: Any) -> None:
         f"{summary.not_dispatched} not dispatched; {summary.rejected_rows} catalog rows rejected",
         file=out,
     )
+    archived = getattr(summary, "archived_skipped", 0)
+    if archived:
+        products = "product" if archived == 1 else "products"
+        print(f"{archived} archived {products} skipped (--include-archived makes them)", file=out)
     if summary.stop_reason:
         print(f"STOPPED: {summary.stop_reason}", file=out)
     for failure in summary.failures[:20]:
@@ -50,6 +54,7 @@ def print_summary(summary: Any) -> None:
     if summary.estimated_cost or summary.actual_cost:
         print(f"Cost:         estimated ${summary.estimated_cost:.2f}{actual}", file=out)
     print_flags(summary.flags, out)
+    print_renditions(summary, out)
     for label, value in (
         ("Output", summary.output),
         ("Manifest", summary.manifest),
@@ -57,16 +62,32 @@ def print_summary(summary: Any) -> None:
         ("Images CSV", summary.images_report),
         ("Rejects", summary.rejects_report),
         ("Shopify CSV", getattr(summary, "shopify_import", "")),
+        ("Feed TSV", getattr(summary, "merchant_feed", "")),
         ("Review page", summary.review_page),
     ):
         if value:
             print(f"{label + ':':<14}{value}", file=out)
+    for warning in getattr(summary, "warnings", []):
+        print(f"WARNING: {warning}", file=out)
     if summary.awaiting_approval:
-        print(f"\nAWAITING APPROVAL: catalog-imagegen approve {summary.run_id}", file=out)
+        command = summary.approve_command or f"catalog-imagegen approve {summary.run_id}"
+        print(f"\nAWAITING APPROVAL: {command}", file=out)
     if summary.preview:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 
         print(f"\nNOTE: {PREVIEW_NOTICE}", file=out)
+
+
+def print_renditions(summary: Any, out: Any) -> None:
+    """Channel renditions derived, how many fail their channel, and what the feed left out."""
+    made = getattr(summary, "renditions", 0)
+    if made:
+        noncompliant = getattr(summary, "noncompliant", 0)
+        print(f"Renditions:   {made} derived, {noncompliant} noncompliant", file=out)
+    left_out = getattr(summary, "feed_left_out", {})
+    if getattr(summary, "merchant_feed", ""):
+        why = ", ".join(f"{n} {reason}" for reason, n in left_out.items()) or "none"
+        print(f"Merchant feed: {summary.feed_rows} rows; renditions left out: {why}", file=out)
 
 
 def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
@@ -78,7 +99,7 @@ def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
         counts[flag["kind"]] = counts.get(flag["kind"], 0) + 1
     print("Flagged:      " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), file=out)
     for flag in flags[:20]:
-        details = ", ".join(
+        details = flag.get("message") or ", ".join(
             f"{k} {v}" for k, v in flag.items() if k not in ("job", "kind", "image")
         )
         print(f"  {flag['kind']}: {flag['job']}" + (f" ({details})" if details else ""), file=out)

@@ -6,6 +6,7 @@
   already is skipped, so most ticks make only images for new SKUs or the coming season.
 - ``catalog_file_drop/catalog-file-drop``: every minute, look at the inbox
   (``CATALOG_IMAGEGEN_INBOX``) and run each new catalog file as a child flow run named after it.
+- ``catalog_backfill/catalog-backfill``: on demand; the review app's Regenerate triggers it.
 
 A poller on an interval schedule, rather than a watcher process calling ``run_deployment``, keeps
 one process to run (``serve``), and claims by content digest make overlapping polls harmless.
@@ -21,6 +22,7 @@ from prefect.states import Completed, Failed
 from prefect.types.entrypoint import EntrypointType
 
 from catalog_imagegen.definitions import build_inbox, build_store
+from catalog_imagegen.flows.backfill import catalog_backfill
 from catalog_imagegen.flows.file_drop import RunResult, poll_inbox, run_result
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.planning.season_calendar import load_calendar, seasons_to_refresh
@@ -109,4 +111,10 @@ def serve_deployments(settings: Settings) -> None:
         tags=["catalog-imagegen"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    serve(refresh, drop)  # type: ignore[arg-type]  # to_deployment is sync here
+    backfill = catalog_backfill.to_deployment(
+        name="catalog-backfill",
+        description="A slice of a catalog made again; the review app's Regenerate runs this.",
+        tags=["catalog-imagegen"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    serve(refresh, drop, backfill)  # type: ignore[arg-type]  # to_deployment is sync here

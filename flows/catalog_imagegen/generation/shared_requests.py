@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from catalog_imagegen.generation.outcomes import JobOutcome, entry_for, now_iso, object_metadata
 from catalog_imagegen.generation.providers.base import CONTENT_TYPES
 from catalog_imagegen.planning.jobs import Job, image_key
+from catalog_imagegen.renditions.storing import store_renditions
 from catalog_imagegen.storage.base import ObjectStore, StoreError
 from catalog_imagegen.storage.manifest import IMMUTABLE, ManifestEntry
 
@@ -81,23 +82,28 @@ def copied_outcome(
     when they are not in the store any more. Blocking: run it in a worker thread."""
     keys = [source.storage_key, *source.alternates]
     targets = [image_key(job, index) for index in range(len(keys))]
-    primary = b""
-    # Alternates first, the primary last: the primary's presence means the job is done.
-    for source_key, target in reversed(list(zip(keys, targets, strict=True))):
+    stored = []
+    for source_key in keys:
         try:
-            stored = store.get(source_key)
+            found = store.get(source_key)
         except StoreError:
             return None
-        if stored is None:
+        if found is None:
             return None
+        stored.append(found.data)
+    # Renditions (of this job's own channels) and alternates first, the primary last: its
+    # presence means the job is done.
+    renditions = store_renditions(store, job, targets[0], stored[0], model=model, run_id=run_id)
+    size = (source.width, source.height)
+    for target, data in reversed(list(zip(targets, stored, strict=True))):
         store.put(
             target,
-            stored.data,
+            data,
             content_type=CONTENT_TYPES.get(source.format, "application/octet-stream"),
             cache_control=IMMUTABLE,
-            metadata=object_metadata(job, model, (source.width, source.height), source.sha256),
+            metadata=object_metadata(job, model, size, source.sha256),
         )
-        primary = stored.data
+    colour_flags = tuple(flag for flag in source.flags if flag.get("kind") != "noncompliant")
     entry = entry_for(
         job,
         storage_key=targets[0],
@@ -110,8 +116,10 @@ def copied_outcome(
         run_id=run_id,
         model=model,
         alternates=tuple(targets[1:]),
-        flags=source.flags,
+        flags=(*colour_flags, *renditions.flags),
+        renditions=renditions.renditions,
     )
+    primary = stored[0]
     return JobOutcome(job, "generated", entry=entry, shared_from=shared_from), primary
 
 

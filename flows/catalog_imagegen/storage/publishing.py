@@ -14,8 +14,10 @@ from catalog_imagegen.catalog.shopify_export import shopify_import_csv
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
 from catalog_imagegen.planning.ledger import cost_totals, job_cost
 from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE, PriceTable
+from catalog_imagegen.renditions.feeds import FEED_CHANNEL, supplemental_feed
 from catalog_imagegen.review.page import render_review_page, review_page_key
 from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.location import approve_command
 from catalog_imagegen.storage.manifest import (
     JSON_TYPE,
     RUNS_PREFIX,
@@ -29,6 +31,10 @@ from catalog_imagegen.storage.manifest import (
 from catalog_imagegen.storage.reports import images_csv, rejects_csv
 
 HTML_TYPE = "text/html; charset=utf-8"
+REPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+}
 
 
 @dataclass(slots=True)
@@ -56,8 +62,16 @@ class RunSummary:
     rejects_report: str = ""
     images_report: str = ""
     shopify_import: str = ""  # a Shopify product CSV with the new images, for Shopify catalogs
+    renditions: int = 0  # channel renditions this run derived
+    noncompliant: int = 0  # of those, how many fail a check of their channel
+    merchant_feed: str = ""  # the Merchant Center supplemental feed (TSV)
+    feed_rows: int = 0
+    feed_left_out: dict[str, int] = field(default_factory=dict)  # renditions kept out, by reason
     review_page: str = ""
     awaiting_approval: bool = False
+    approve_command: str = ""  # for a held run: the command that publishes it
+    archived_skipped: int = 0  # archived products the run left out (Shopify Status)
+    warnings: list[str] = field(default_factory=list)  # things to fix before relying on outputs
 
     @property
     def ok(self) -> bool:
@@ -119,8 +133,13 @@ def finish_run(
         summary.shopify_import = store_shopify_import(
             store, f"{run_dir}/shopify-import.csv", catalog, entries, summary
         )
+    record_renditions(store, summary, entries, catalog, run_dir)
     summary.review_page = store.url_for(review_page_key(summary.run_id))
     summary.awaiting_approval = approval_required
+    if approval_required:
+        summary.approve_command = approve_command(store, summary.run_id)
+    if catalog is not None:
+        summary.archived_skipped = len(catalog.archived)
     document = {
         "schema_version": SCHEMA_VERSION,
         "run_id": summary.run_id,
@@ -131,7 +150,9 @@ def finish_run(
         "model": model,
         "preview": summary.preview,
         "summary": {
-            k: v for k, v in summary.as_dict().items() if k not in ("failures", "rejects", "flags")
+            k: v
+            for k, v in summary.as_dict().items()
+            if k not in ("failures", "rejects", "flags", "warnings")
         },
         "images": nest(entries),
         "jobs": rows,
@@ -148,7 +169,8 @@ def finish_run(
         ],
     }
     summary.run_manifest = store.url_for(write_run_manifest(store, summary.run_id, document))
-    summary.manifest = store.url_for("manifests/latest.json")
+    # A held run moves no pointer: naming latest.json would point at someone else's manifest.
+    summary.manifest = "" if approval_required else store.url_for("manifests/latest.json")
     write_review_page(store, summary, outcomes, rejects)
     if approval_required:
         return None
@@ -196,8 +218,27 @@ def ledger_row(
     return row
 
 
+def record_renditions(
+    store: ObjectStore,
+    summary: RunSummary,
+    entries: Sequence[ManifestEntry],
+    catalog: CatalogRead | None,
+    run_dir: str,
+) -> None:
+    """Count the renditions this run derived, and write the Merchant Center supplemental feed."""
+    made = [r for e in entries for r in e.renditions.values() if r.get("run_id") == summary.run_id]
+    summary.renditions = len(made)
+    summary.noncompliant = sum(1 for rendition in made if not rendition.get("compliant"))
+    if not any(FEED_CHANNEL in entry.renditions for entry in entries):
+        return
+    feed = supplemental_feed(entries, catalog.format if catalog is not None else "generic")
+    summary.feed_rows, summary.feed_left_out = feed.rows, dict(feed.left_out)
+    key = f"{run_dir}/merchant-center-supplemental.tsv"
+    summary.merchant_feed = store_report(store, key, feed.data)
+
+
 def store_report(store: ObjectStore, key: str, data: bytes) -> str:
-    content_type = "text/csv; charset=utf-8" if key.endswith(".csv") else JSON_TYPE
+    content_type = REPORT_TYPES.get(key.rsplit(".", 1)[-1], JSON_TYPE)
     store.put(key, data, content_type=content_type, cache_control="no-cache")
     return store.url_for(key)
 
@@ -215,6 +256,11 @@ def store_shopify_import(
     except CatalogError as error:
         summary.rejects.append(f"Shopify import CSV not written: {error}")
         return ""
+    if any(not entry.url.startswith(("https://", "http://")) for entry in entries):
+        summary.warnings.append(
+            "shopify-import.csv holds image URLs Shopify cannot fetch (file:// or s3://): "
+            "pass --public-base-url with the address the output is served at"
+        )
     return store_report(store, key, data)
 
 
