@@ -14,6 +14,7 @@ from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.ledger import job_cost
 from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE
 from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.renditions.channels import load_channels
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import stored_requests
 from tests.plugins.catalog_runs import REPO, RecordingProvider
@@ -84,6 +85,20 @@ async def test_identical_requests_in_a_run_go_out_once_and_fill_every_slot(
         assert leader.entry is not None and outcome.entry is not None
         assert outcome.entry.sha256 == leader.entry.sha256
         assert outcome.job.season != leader.job.season
+
+
+async def test_a_copy_derives_the_renditions_of_its_own_channels(tmp_path: Path) -> None:
+    shopify = load_channels(TEMPLATES)["shopify"]
+    jobs = [replace(job, channels=(shopify,)) for job in colour_edits(("autumn", "winter"))]
+    store = LocalDirectoryStore(tmp_path / "out")
+    outcomes, provider = await make(jobs[:4], store, "run-1")
+    copies = [o for o in outcomes if o.shared_from]
+    assert copies and len(provider.prompts) < len(outcomes)
+    for outcome in outcomes:
+        assert outcome.entry is not None
+        rendition = outcome.entry.renditions["shopify"]
+        assert store.get(rendition["key"]) is not None
+        assert rendition["key"].startswith(outcome.entry.storage_key.rsplit("/", 1)[0])
 
 
 async def test_an_image_stored_by_an_earlier_run_is_reused_for_an_identical_request(
