@@ -25,6 +25,7 @@ from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.definitions import Resources, build_review, build_source_loader
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
+from catalog_imagegen.generation.preflight import check_before_spending
 from catalog_imagegen.generation.template_inputs import load_template_inputs
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.plan import PlanOptions, plan_jobs
@@ -42,6 +43,7 @@ from catalog_imagegen.review.approval import load_rejections, prompt_notes
 from catalog_imagegen.review.image_review import group_of
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.manifest import load_latest, stored_requests
 from catalog_imagegen.storage.publishing import RunSummary, finish_run
 
 CHUNKS_IN_FLIGHT = 3
@@ -169,6 +171,8 @@ def image_maker(
         on_outcome=resources.progress.advance,
         review=review,
         template_inputs=load_template_inputs(templates, settings.templates_dir),
+        # An image an earlier run stored for an identical request is copied, not paid again.
+        stored_requests=stored_requests(load_latest(resources.store).entries),
     )
 
 
@@ -262,13 +266,15 @@ def new_summary(
 async def run_request(
     request: RunRequest, settings: Settings, resources: Resources, run_id: str | None = None
 ) -> tuple[RunSummary, list[JobOutcome]]:
-    """The whole run without Prefect: prepare, select, make, publish; the summary and every
-    job's outcome. ``settings`` are the request's (``request.settings_for``); ``resources`` were
-    built from them."""
+    """The whole run without Prefect: prepare, select, check before spending, make, publish;
+    the summary and every job's outcome. ``settings`` are the request's
+    (``request.settings_for``); ``resources`` were built from them. ``RunRefused`` when the
+    model or endpoint cannot do what the plan asks, before any paid request."""
     run_id = run_id or new_run_id()
     started_at = now_iso()
     prepared = prepare(request, settings, resources.store)
     sliced = select(prepared, request, resources.store, run_id)
+    await check_before_spending(sliced.todo, resources.provider, resources.models)
     maker = image_maker(resources, settings, request, run_id, prepared.templates)
     resources.progress.start(len(sliced.todo), 0)
     try:
