@@ -202,16 +202,17 @@ class ImageMaker:
             images = (base,)
         elif job.mode == "edit" and job.source_image:
             images = (await self.sources.load(job.source_image),)
-        return ImageRequest(
-            prompt=job.prompt,
-            settings=job.settings,
-            mode=job.mode,
-            images=images,
-            label=job.label,
-            colour=job.colour.name,
-            colour_rgb=job.colour.rgb,
-            season=job.season,
-        )
+        return image_request(job, images)
+
+    async def keep_answer(self, job: Job, result: ProviderResult) -> JobOutcome:
+        """Check, review and store an image made elsewhere (a batch's output line), exactly as
+        a synchronous answer is; a batch cannot be asked again, so a wrong colour stays flagged."""
+        await self._unstored.acquire()
+        try:
+            review = await self._review(job, result)
+            return await self._in_thread(self._store_result, job, result, review)
+        finally:
+            self._unstored.release()
 
     def _store_result(
         self, job: Job, result: ProviderResult, review: ImageReview | None = None
@@ -273,6 +274,20 @@ class ImageMaker:
             cache_control=IMMUTABLE,
             metadata=object_metadata(job, self.provider.model, size, sha256),
         )
+
+
+def image_request(job: Job, images: tuple[SourceImage, ...] = ()) -> ImageRequest:
+    """What a job asks the provider for; the same for synchronous requests and batch lines."""
+    return ImageRequest(
+        prompt=job.prompt,
+        settings=job.settings,
+        mode=job.mode,
+        images=images,
+        label=job.label,
+        colour=job.colour.name,
+        colour_rgb=job.colour.rgb,
+        season=job.season,
+    )
 
 
 def _image_key(job: Job, index: int) -> str:

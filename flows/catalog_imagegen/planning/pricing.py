@@ -56,6 +56,10 @@ DEFAULT_PRICES: Mapping[str, Mapping[str, Mapping[str, float]]] = {
 }
 
 
+# The Batch API charges half the synchronous price, per image and per token alike.
+BATCH_PRICE_FRACTION = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPrices:
     per_image: Mapping[str, float] = field(default_factory=dict)  # "quality/size" -> USD
@@ -91,6 +95,20 @@ class PriceTable:
             + output * rates.get("output", 0.0)
         ) / 1_000_000
         return round(dollars, 6)
+
+    def for_batch(self, fraction: float = BATCH_PRICE_FRACTION) -> PriceTable:
+        """The same table at Batch API prices."""
+        return PriceTable(
+            {
+                model: ModelPrices(
+                    per_image={k: round(v * fraction, 6) for k, v in prices.per_image.items()},
+                    per_million_tokens={
+                        k: v * fraction for k, v in prices.per_million_tokens.items()
+                    },
+                )
+                for model, prices in self.models.items()
+            }
+        )
 
 
 def _per_image(prices: ModelPrices, quality: str, size: str) -> float | None:

@@ -90,6 +90,21 @@ def edit_form(request: ImageRequest, model: str) -> tuple[dict[str, str], list[F
     return fields, files
 
 
+def edit_json_body(
+    request: ImageRequest, model: str, images: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The JSON form of an edit (``EditImageBodyJsonParam``), as batches need: the same fields as
+    ``edit_form``, with the photos referred to (``{"file_id": ...}``) instead of attached."""
+    if not images or len(images) > MAX_EDIT_IMAGES:
+        raise ValueError(f"an edit takes 1 to {MAX_EDIT_IMAGES} images ({request.label})")
+    body = common_fields(request.settings, model, request.prompt)
+    body["input_fidelity"] = request.settings.input_fidelity or DEFAULT_EDIT_FIDELITY
+    if request.user:
+        body["user"] = request.user
+    body["images"] = images
+    return body
+
+
 def parse_images_answer(body: bytes) -> ImagesAnswer:
     try:
         document = json.loads(body)
@@ -97,6 +112,11 @@ def parse_images_answer(body: bytes) -> ImagesAnswer:
         raise MalformedResponse(
             f"the response body is not valid JSON ({len(body)} bytes)"
         ) from None
+    return images_answer(document)
+
+
+def images_answer(document: Any) -> ImagesAnswer:
+    """The images and usage of a decoded ``ImagesResponse``."""
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, list) or not data:
         raise MalformedResponse("the response has no data[] images")
