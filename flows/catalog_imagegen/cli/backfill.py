@@ -163,6 +163,7 @@ def selection_from(parameters: dict[str, Any]) -> Selection:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.cli.batch import open_batch_lines
     from catalog_imagegen.definitions import build_store
     from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
     from catalog_imagegen.storage.base import StoreError
@@ -176,6 +177,8 @@ def status_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if not rows:
         print(f"no runs yet in {store.describe()}")
+    for line in open_batch_lines(store):
+        print(line)
     for row in rows:
         if args.json:
             print(json.dumps(row))

@@ -15,6 +15,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_imagegen.cli.batch import (
+    add_batch_commands,
+    add_via_flags,
+    batch_run_command,
+    chosen_via,
+)
 from catalog_imagegen.cli.scale_out import (
     add_deploy_command,
     add_shard_flags,
@@ -51,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_selection_flags(run)
     add_run_flags(run)
     add_shard_flags(run)
+    add_via_flags(run)
     run.set_defaults(handler=run_command)
 
     from catalog_imagegen.cli.backfill import add_backfill_command, add_status_command
@@ -65,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     prompts.set_defaults(handler=prompts_command)
     add_service_commands(commands)
     add_deploy_command(commands)
+    add_batch_commands(commands, add_store_flags)
     return parser
 
 
@@ -141,6 +149,9 @@ def run_command(args: argparse.Namespace) -> int:
         )
     if args.shards:
         return sharded_run_command(args)
+    via = chosen_via(args)
+    if via != "sync" and (code := batch_run_command(args, via)) is not None:
+        return code
     from catalog_imagegen.flows.refresh import catalog_refresh
 
     state: Any = asyncio.run(

@@ -9,6 +9,7 @@ counts, per ``custom_id``, the lines a real account would have paid for.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import secrets
@@ -224,6 +225,8 @@ class FakeBatchService:
             batch.status = "failed"
             batch.ended_at["failed"] = int(time.time())
         self.batches[batch.id] = batch
+        if config.batch_create_stall_s:
+            await asyncio.sleep(config.batch_create_stall_s)
         return batch.to_json()
 
     async def _list(self, request: Request) -> dict[str, Any]:

@@ -74,6 +74,9 @@ class FakeImageApiConfig:
     # its lines finished before it expires (the rest are not done).
     batch_delay_s: float = 0.0
     batch_expire_after: float | None = None
+    # Seconds the answer to a batch creation is held back after the batch exists, so a test can
+    # kill its client between the batch being created and the client recording it.
+    batch_create_stall_s: float = 0.0
 
     def __post_init__(self) -> None:
         rates = [getattr(self, name) for name in FAULT_NAMES]

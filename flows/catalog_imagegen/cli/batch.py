@@ -1,0 +1,319 @@
+"""Batch mode on the command line: ``run --via batch|auto [--wait]``, ``collect``, ``cancel``.
+
+``run --via batch`` plans as a synchronous run does, skips what is stored and what an open batch
+will make, submits the rest and exits; ``collect`` stores and publishes every finished batch (safe
+to run any time, from several places at once); ``--wait`` stays until the batches are collected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from catalog_imagegen.catalog.model import CatalogError
+from catalog_imagegen.catalog.sources import SourceLoader
+from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK
+from catalog_imagegen.definitions import build_provider, build_review, build_store
+from catalog_imagegen.generation.batch.client import BatchApiError, BatchClient
+from catalog_imagegen.generation.batch.collect import BatchCollector, CollectedBatch
+from catalog_imagegen.generation.batch.submissions import Submission, load_submissions
+from catalog_imagegen.generation.batch.submit import (
+    BatchSender,
+    not_in_open_batches,
+    recover_lost,
+)
+from catalog_imagegen.generation.maker import ImageMaker
+from catalog_imagegen.generation.outcomes import RunControl
+from catalog_imagegen.pipeline import PlanRequest, plan_catalog
+from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.planning.pricing import PriceTable, load_price_table
+from catalog_imagegen.planning.templates import TemplateError, load_seasons, load_templates
+from catalog_imagegen.settings import Settings
+from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
+from catalog_imagegen.storage.base import ObjectStore, StoreError
+from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.resume import split_done
+
+ENDPOINT_FLAGS = ("provider", "base_url")
+STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
+
+
+class BatchModeError(ValueError):
+    """Batch mode cannot start: one line for the user, exit 2."""
+
+
+@dataclass(slots=True)
+class BatchContext:
+    settings: Settings
+    store: ObjectStore
+    prices: PriceTable
+
+    def client(self) -> BatchClient:
+        return BatchClient(
+            base_url=self.settings.base_url, api_key=self.settings.api_key or _no_key()
+        )
+
+
+def add_batch_commands(commands: Any, add_store_flags: Any) -> None:
+    collect = commands.add_parser("collect", help="store and publish every finished batch")
+    add_store_flags(collect)
+    add_endpoint_flags(collect)
+    collect.add_argument("--wait", action="store_true", help="stay until no batch is open")
+    collect.add_argument(
+        "--resubmit", action="store_true", help="send again what expired or cancelled batches left"
+    )
+    collect.set_defaults(handler=collect_command)
+    cancel = commands.add_parser("cancel", help="cancel a run's open batches")
+    cancel.add_argument("run_id", help="the run id `run --via batch` printed")
+    add_store_flags(cancel)
+    add_endpoint_flags(cancel)
+    cancel.set_defaults(handler=cancel_command)
+
+
+def add_endpoint_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", choices=["openai", "wisgate"], help="endpoint preset")
+    parser.add_argument("--base-url", help="any OpenAI-compatible endpoint")
+
+
+def add_via_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--via",
+        choices=("sync", "batch", "auto"),
+        help="synchronous requests, the Batch API (half price, up to 24 h), or auto: batch when "
+        "the plan would take longer than 2 h at --rpm (default: settings, else sync)",
+    )
+    parser.add_argument("--wait", action="store_true", help="batch: stay until collected")
+
+
+def batch_context(args: argparse.Namespace, **overrides: Any) -> BatchContext:
+    flags = {name: getattr(args, name, None) for name in (*STORE_FLAGS, *ENDPOINT_FLAGS)}
+    settings = load_settings_with(**flags, **overrides)
+    if not settings.api_key:
+        raise BatchModeError(
+            "batch mode needs the provider's API key: set OPENAI_API_KEY (or api_key_env)"
+        )
+    prices = load_price_table(settings.prices_file).for_batch()
+    return BatchContext(settings, build_store(settings), prices)
+
+
+def chosen_via(args: argparse.Namespace) -> str:
+    """The flag, else the settings' ``via`` (environment, settings file)."""
+    from catalog_imagegen.settings_file import load_settings
+
+    return str(getattr(args, "via", None) or load_settings().via)
+
+
+def uses_batch(via: str, settings: Settings, planned: int) -> bool:
+    """``auto``: batch when the plan would outlast ``batch_after_hours`` at the account's rpm."""
+    if via != "auto":
+        return via == "batch"
+    if not settings.rpm:
+        return False
+    return planned / settings.rpm / 60 > settings.batch_after_hours
+
+
+def batch_run_command(args: argparse.Namespace, via: str) -> int | None:
+    """``run --via batch``: submit what is not stored and not in an open batch. ``None`` when
+    ``auto`` chose synchronous requests."""
+    try:
+        context = batch_context(args, model=args.model)
+        context.store.check_access()
+        request = PlanRequest(
+            seasons=args.seasons,
+            templates=args.templates,
+            strict=args.strict,
+            catalog_format=args.format,
+            sheet=args.sheet,
+        )
+        prepared = plan_catalog(args.catalog, context.settings, request)
+    except (BatchModeError, CatalogError, TemplateError, SettingsFileError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not uses_batch(via, context.settings, len(prepared.jobs)):
+        return None  # auto: the plan is small enough for synchronous requests
+    for reject in prepared.rejects:
+        print(reject.describe(), file=sys.stderr)
+    run_id = new_batch_run_id()
+    try:
+        submitted = asyncio.run(_submit(context, prepared.jobs, args.catalog, run_id))
+    except BatchApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURES
+    print_submitted(run_id, len(prepared.jobs), submitted, context.prices)
+    if args.wait:
+        return collect_until_done(context, run_id)
+    return EXIT_OK
+
+
+@dataclass(slots=True)
+class Submitted:
+    done: int
+    in_batch: dict[str, Submission]
+    submissions: list[Submission]
+
+
+async def _submit(
+    context: BatchContext, jobs: Sequence[Job], catalog: str, run_id: str
+) -> Submitted:
+    store = context.store
+    client = context.client()
+    try:
+        await recover_lost(client, store)
+        split = await asyncio.to_thread(split_done, jobs, store, load_latest(store))
+        free, in_batch = await asyncio.to_thread(not_in_open_batches, split.todo, store)
+        sources = SourceLoader(catalog_folder(catalog))
+        sender = BatchSender(client, store, sources, context.settings.model, run_id, catalog)
+        submissions = await sender.submit(free) if free else []
+        await sources.aclose()
+        return Submitted(len(split.done), in_batch, submissions)
+    finally:
+        await client.aclose()
+
+
+def print_submitted(run_id: str, planned: int, submitted: Submitted, prices: PriceTable) -> None:
+    jobs = [job for s in submitted.submissions for job in (*s.jobs, *s.held)]
+    batch_cost = sum(prices.estimate(job) or 0.0 for job in jobs)
+    print(
+        f"Run {run_id}: {planned} images planned, {submitted.done} already stored, "
+        f"{len(submitted.in_batch)} already in open batches, {len(jobs)} submitted in "
+        f"{len(submitted.submissions)} batches (estimated ${batch_cost:.2f} at batch prices)"
+    )
+    for s in submitted.submissions:
+        later = f" (+{len(s.held)} chained variants once collected)" if s.held else ""
+        print(f"  batch {s.batch_id}: {len(s.jobs)} images{later}, due by {s.due_by}")
+    print("Results can take up to 24 hours: `catalog-imagegen collect` stores and publishes them.")
+
+
+def collect_command(args: argparse.Namespace) -> int:
+    try:
+        context = batch_context(args)
+    except (BatchModeError, SettingsFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.wait:
+        return collect_until_done(context, None, resubmit=args.resubmit)
+    collected = asyncio.run(collect_once(context, resubmit=args.resubmit))
+    return print_collected(collected, context.store)
+
+
+def collect_until_done(context: BatchContext, run_id: str | None, *, resubmit: bool = False) -> int:
+    """Collect every ``batch_poll_seconds`` until no batch (of ``run_id``, if given) is open."""
+    everything: list[CollectedBatch] = []
+    while True:
+        everything += asyncio.run(collect_once(context, resubmit=resubmit))
+        resubmit = False
+        if not open_submissions(context.store, run_id):
+            return print_collected(everything, context.store)
+        time.sleep(context.settings.batch_poll_seconds)
+
+
+async def collect_once(context: BatchContext, *, resubmit: bool) -> list[CollectedBatch]:
+    settings = context.settings
+    client = context.client()
+    provider = build_provider(settings, load_seasons(settings.templates_dir))
+    review = build_review(settings, load_templates(settings.templates_dir))
+    sources = SourceLoader(Path.cwd())
+    maker = ImageMaker(
+        provider, context.store, sources, run_id="", concurrency=settings.concurrency,
+        control=RunControl(), review=review,
+    )  # fmt: skip
+    sender = BatchSender(client, context.store, sources, settings.model, "", "")
+    collector = BatchCollector(
+        client, context.store, maker, sender, context.prices, provider.name,
+        settings.approval_required,
+    )  # fmt: skip
+    try:
+        return await collector.collect_all(resubmit=resubmit)
+    finally:
+        maker.close()
+        await sources.aclose()
+        await client.aclose()
+        await provider.aclose()
+
+
+def print_collected(collected: Sequence[CollectedBatch], store: ObjectStore) -> int:
+    if not collected:
+        print(f"no finished batches to collect in {store.describe()}")
+    code = EXIT_OK
+    for batch in collected:
+        s, summary = batch.submission, batch.summary
+        not_done = len(s.not_done)
+        print(
+            f"batch {s.batch_id} ({s.batch_status}) of run {s.run_id}: {summary.generated} "
+            f"generated, {summary.failed} failed, {not_done} not done"
+            + (f", {batch.variants_sent} chained variants submitted" if batch.variants_sent else "")
+        )
+        for failure in summary.failures[:5]:
+            print(f"  failed: {failure['job']}: {failure['reason']}")
+        if summary.failed or not_done:
+            code = EXIT_FAILURES
+    if collected:
+        print(f"Manifest: {collected[-1].summary.manifest}")
+    return code
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    try:
+        context = batch_context(args)
+    except (BatchModeError, SettingsFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    submissions = open_submissions(context.store, args.run_id)
+    if not submissions:
+        print(f"error: run {args.run_id} has no open batches", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    asyncio.run(_cancel(context, submissions))
+    print(
+        "`catalog-imagegen collect` keeps what they finished; `collect --resubmit` sends the rest"
+    )
+    return EXIT_OK
+
+
+async def _cancel(context: BatchContext, submissions: Sequence[Submission]) -> None:
+    client = context.client()
+    try:
+        for submission in submissions:
+            if submission.batch_id:
+                batch = await client.cancel(submission.batch_id)
+                print(f"batch {batch.id}: {batch.status} ({len(submission.jobs)} images)")
+    finally:
+        await client.aclose()
+
+
+def catalog_folder(catalog: str) -> Path:
+    """Relative photo paths in a catalog are relative to the catalog file's folder."""
+    return Path(catalog).absolute().parent
+
+
+def open_submissions(store: ObjectStore, run_id: str | None) -> list[Submission]:
+    return [
+        s
+        for s, _ in load_submissions(store)
+        if s.is_open and (run_id is None or s.run_id == run_id)
+    ]
+
+
+def open_batch_lines(store: ObjectStore) -> list[str]:
+    """For ``status``: each open batch, its images, when it was submitted and is due."""
+    return [
+        f"in batch {s.batch_id or '(being created)'} (run {s.run_id}): "
+        f"{len(s.jobs) + len(s.held)} images, submitted at {s.submitted_at}, due by {s.due_by}"
+        for s in open_submissions(store, None)
+    ]
+
+
+def new_batch_run_id() -> str:
+    """Shaped like a synchronous run's id (``flows.refresh.new_run_id``), without Prefect."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _no_key() -> Any:
+    raise BatchModeError("batch mode needs the provider's API key")
