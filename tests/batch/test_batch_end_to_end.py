@@ -103,3 +103,20 @@ def test_chained_variants_edit_their_collected_base_images(
     flagged = {slot for slot, e in entries.items() if e.flags}
     assert flagged == {("TEE-1", "olive", "winter", "card")}
     assert sync_image_requests(fake_api) == 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_synchronous_run_does_not_send_jobs_an_open_batch_holds(
+    tmp_path: Path, fake_api: FakeImageApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "sample" / "catalog.csv"
+    shutil.copytree(SAMPLE_CATALOG.parent, catalog.parent)
+    output = tmp_path / "out"
+    fake_api.configure(batch_delay_s=3600)
+    batch_run = ["run", str(catalog), "--output", str(output), "--template", "product_card"]
+    assert main([*batch_run, "--via", "batch"]) == 0
+
+    assert main(["run", str(catalog), "--output", str(output), "--no-progress"]) == 0
+    sent = {r.prompt for r in fake_api.requests if r.path in ("/v1/images/generations",)}
+    batched = {line.call.prompt for b in fake_api.app.batches.batches.values() for line in b.lines}
+    assert sent and batched and not sent & batched

@@ -27,6 +27,7 @@ from catalog_imagegen.flows.refresh import (
     publish_results,
     read_and_plan,
 )
+from catalog_imagegen.generation.batch.submit import jobs_not_in_batches
 from catalog_imagegen.generation.outcomes import now_iso
 from catalog_imagegen.pipeline import PlanRequest, PreparedRun
 from catalog_imagegen.planning.selection import SELECTION_PARAMETERS, Selection, selection_of
@@ -130,7 +131,10 @@ async def make_slice(
 ) -> RunSummary:
     if resources.provider.is_preview:
         get_run_logger().warning(PREVIEW_NOTICE)
-    made, stop_reason = await make_all(sliced.todo, resources, settings, run_id, catalog)
+    todo = (
+        sliced.todo if sliced.selection.force else jobs_not_in_batches(sliced.todo, resources.store)
+    )
+    made, stop_reason = await make_all(todo, resources, settings, run_id, catalog)
     summary = RunSummary(
         run_id=run_id,
         catalog=catalog,

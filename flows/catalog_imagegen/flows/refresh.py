@@ -35,6 +35,7 @@ from catalog_imagegen.definitions import (
     build_resources,
     build_review,
 )
+from catalog_imagegen.generation.batch.submit import jobs_not_in_batches
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
 from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan_catalog
@@ -206,6 +207,7 @@ async def catalog_refresh(
     if resources.provider.is_preview:
         logger.warning(PREVIEW_NOTICE)
     split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
+    split.todo = jobs_not_in_batches(split.todo, resources.store)
     logger.info(
         "%d images planned: %d already stored, %d to make",
         len(prepared.jobs),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -186,3 +187,17 @@ def not_in_open_batches(
     free = [job for job in jobs if job.key not in open_keys]
     in_batch = {job.key: open_keys[job.key] for job in jobs if job.key in open_keys}
     return free, in_batch
+
+
+def jobs_not_in_batches(jobs: list[Job], store: ObjectStore) -> list[Job]:
+    """For synchronous runs and backfills: ``jobs`` less those an open batch will make."""
+    free, in_batch = not_in_open_batches(jobs, store)
+    if in_batch:
+        batches = sorted({s.batch_id or "(being created)" for s in in_batch.values()})
+        logging.getLogger(__name__).warning(
+            "%d images are in open batches (%s): not sent again; `catalog-imagegen collect` "
+            "stores them",
+            len(in_batch),
+            ", ".join(batches),
+        )
+    return free
