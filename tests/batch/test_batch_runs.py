@@ -17,11 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from catalog_imagegen.cli.batch import uses_batch
 from catalog_imagegen.cli.main import main
 from catalog_imagegen.generation.batch.submissions import load_submissions
+from catalog_imagegen.settings import Settings
+from catalog_imagegen.settings_file import SettingsFileError, load_settings
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
+from tests.conftest import SAMPLE_CATALOG
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
 KEY = "sk-batch-test-key"
@@ -180,3 +184,37 @@ def test_a_command_killed_between_create_and_record_does_not_resubmit(
     assert len(fake_api.app.batches.batches) == 1
     assert set(fake_api.app.batches.billed.values()) == {1}
     assert len(stored_images(output)) == 8
+
+
+def test_dry_run_shows_synchronous_and_batch_estimates_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(SAMPLE_CATALOG), "--dry-run", "--output", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    assert "  estimated cost $15.12\n" in printed
+    assert "estimated cost by batch (--via batch, results within 24 h): $7.56" in printed
+
+
+@pytest.mark.parametrize(
+    ("via", "rpm", "planned", "batch"),
+    [
+        ("batch", None, 1, True),
+        ("sync", 5, 100_000, False),
+        ("auto", 5, 601, True),  # 601 images at 5 a minute: just over 2 hours
+        ("auto", 5, 600, False),
+        ("auto", None, 100_000, False),  # no rate known: synchronous
+    ],
+)
+def test_auto_uses_batch_when_the_plan_outlasts_the_threshold(
+    via: str, rpm: int | None, planned: int, batch: bool
+) -> None:
+    assert uses_batch(via, Settings(rpm=rpm), planned) is batch
+
+
+def test_via_comes_from_the_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "catalog-imagegen.toml").write_text('via = "batch"\nbatch_poll_seconds = 30\n')
+    settings = load_settings(cwd=tmp_path)
+    assert (settings.via, settings.batch_poll_seconds) == ("batch", 30.0)
+    (tmp_path / "catalog-imagegen.toml").write_text('via = "later"\n')
+    with pytest.raises(SettingsFileError, match="via must be one of sync, batch, auto"):
+        load_settings(cwd=tmp_path)

@@ -123,6 +123,7 @@ def backfill_command(args: argparse.Namespace) -> int:
 def dry_run_command(parameters: dict[str, Any]) -> int:
     """Plan, select and list the store, then print the forecast: no provider, no Prefect."""
     from catalog_imagegen.catalog.model import CatalogError
+    from catalog_imagegen.cli.batch import batch_estimate_line
     from catalog_imagegen.definitions import build_store
     from catalog_imagegen.pipeline import PlanRequest, plan_catalog
     from catalog_imagegen.planning.pricing import load_price_table
@@ -151,6 +152,7 @@ def dry_run_command(parameters: dict[str, Any]) -> int:
         return EXIT_BAD_INPUT
     prices = load_price_table(settings.prices_file)
     print("\n".join(forecast(plan, prices, spend_control(settings, prices)).lines()))
+    print(batch_estimate_line(plan, prices, settings))
     if not settings.uses_real_provider:
         print("  (no OPENAI_API_KEY: the real run would make offline previews, which cost nothing)")
     return EXIT_OK

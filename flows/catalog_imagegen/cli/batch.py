@@ -35,6 +35,7 @@ from catalog_imagegen.generation.outcomes import RunControl
 from catalog_imagegen.pipeline import PlanRequest, plan_catalog
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.pricing import PriceTable, load_price_table
+from catalog_imagegen.planning.slices import SlicePlan, forecast, spend_control
 from catalog_imagegen.planning.templates import TemplateError, load_seasons, load_templates
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
@@ -102,6 +103,15 @@ def batch_context(args: argparse.Namespace, **overrides: Any) -> BatchContext:
         )
     prices = load_price_table(settings.prices_file).for_batch()
     return BatchContext(settings, build_store(settings), prices)
+
+
+def batch_estimate_line(plan: SlicePlan, prices: PriceTable, settings: Settings) -> str:
+    """For ``--dry-run``: the same plan priced at the Batch API's prices, beside the sync one."""
+    batch_prices = prices.for_batch()
+    batch = forecast(plan, batch_prices, spend_control(settings, batch_prices))
+    return (
+        f"  estimated cost by batch (--via batch, results within 24 h): ${batch.estimated_cost:.2f}"
+    )
 
 
 def chosen_via(args: argparse.Namespace) -> str:
