@@ -120,3 +120,27 @@ def test_a_synchronous_run_does_not_send_jobs_an_open_batch_holds(
     sent = {r.prompt for r in fake_api.requests if r.path in ("/v1/images/generations",)}
     batched = {line.call.prompt for b in fake_api.app.batches.batches.values() for line in b.lines}
     assert sent and batched and not sent & batched
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_the_seasonal_refresh_submits_batches_and_the_served_poller_collects_them(
+    tmp_path: Path, fake_api: FakeImageApi
+) -> None:
+    from catalog_imagegen.flows.batches import batch_collect
+    from catalog_imagegen.flows.service import seasonal_refresh
+
+    catalog = tmp_path / "sample" / "catalog.csv"
+    shutil.copytree(SAMPLE_CATALOG.parent, catalog.parent)
+    output = tmp_path / "out"
+    state = await seasonal_refresh(  # type: ignore[call-overload]
+        catalog=str(catalog), on="2026-11-30", output=str(output), return_state=True
+    )
+    assert state.is_completed() and "submitted in" in (state.message or "")
+    assert sync_image_requests(fake_api) == 0
+    submitted = sum(fake_api.app.batches.created_lines().values())
+    assert submitted > 0
+
+    collected = await batch_collect(output=str(output), return_state=True)  # type: ignore[call-overload]
+    assert collected.is_completed(), collected.message
+    assert len(latest_keys(output)) == submitted == len(fake_api.app.batches.billed)
+    assert sync_image_requests(fake_api) == 0

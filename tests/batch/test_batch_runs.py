@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog_imagegen.cli.batch import uses_batch
 from catalog_imagegen.cli.main import main
+from catalog_imagegen.generation.batch.runs import uses_batch
 from catalog_imagegen.generation.batch.submissions import load_submissions
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import SettingsFileError, load_settings

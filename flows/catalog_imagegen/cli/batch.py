@@ -9,58 +9,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from catalog_imagegen.catalog.model import CatalogError
-from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK
-from catalog_imagegen.definitions import build_provider, build_review, build_store
-from catalog_imagegen.generation.batch.client import BatchApiError, BatchClient
-from catalog_imagegen.generation.batch.collect import BatchCollector, CollectedBatch
-from catalog_imagegen.generation.batch.submissions import Submission, load_submissions
-from catalog_imagegen.generation.batch.submit import (
-    BatchSender,
-    not_in_open_batches,
-    recover_lost,
+from catalog_imagegen.generation.batch.client import BatchApiError
+from catalog_imagegen.generation.batch.collect import CollectedBatch
+from catalog_imagegen.generation.batch.runs import (
+    BatchContext,
+    BatchModeError,
+    Submitted,
+    batch_context,
+    collect_once,
+    new_batch_run_id,
+    open_submissions,
+    submit_jobs,
+    uses_batch,
 )
-from catalog_imagegen.generation.maker import ImageMaker
-from catalog_imagegen.generation.outcomes import RunControl
+from catalog_imagegen.generation.batch.submissions import Submission
 from catalog_imagegen.pipeline import PlanRequest, plan_catalog
-from catalog_imagegen.planning.jobs import Job
-from catalog_imagegen.planning.pricing import PriceTable, load_price_table
+from catalog_imagegen.planning.pricing import PriceTable
 from catalog_imagegen.planning.slices import SlicePlan, forecast, spend_control
-from catalog_imagegen.planning.templates import TemplateError, load_seasons, load_templates
+from catalog_imagegen.planning.templates import TemplateError
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
 from catalog_imagegen.storage.base import ObjectStore, StoreError
-from catalog_imagegen.storage.manifest import load_latest
-from catalog_imagegen.storage.resume import split_done
 
 ENDPOINT_FLAGS = ("provider", "base_url")
 STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
-
-
-class BatchModeError(ValueError):
-    """Batch mode cannot start: one line for the user, exit 2."""
-
-
-@dataclass(slots=True)
-class BatchContext:
-    settings: Settings
-    store: ObjectStore
-    prices: PriceTable
-
-    def client(self) -> BatchClient:
-        return BatchClient(
-            base_url=self.settings.base_url, api_key=self.settings.api_key or _no_key()
-        )
 
 
 def add_batch_commands(commands: Any, add_store_flags: Any) -> None:
@@ -94,15 +73,9 @@ def add_via_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="batch: stay until collected")
 
 
-def batch_context(args: argparse.Namespace, **overrides: Any) -> BatchContext:
+def batch_context_for(args: argparse.Namespace, **overrides: Any) -> BatchContext:
     flags = {name: getattr(args, name, None) for name in (*STORE_FLAGS, *ENDPOINT_FLAGS)}
-    settings = load_settings_with(**flags, **overrides)
-    if not settings.api_key:
-        raise BatchModeError(
-            "batch mode needs the provider's API key: set OPENAI_API_KEY (or api_key_env)"
-        )
-    prices = load_price_table(settings.prices_file).for_batch()
-    return BatchContext(settings, build_store(settings), prices)
+    return batch_context(load_settings_with(**flags, **overrides))
 
 
 def batch_estimate_line(plan: SlicePlan, prices: PriceTable, settings: Settings) -> str:
@@ -121,20 +94,11 @@ def chosen_via(args: argparse.Namespace) -> str:
     return str(getattr(args, "via", None) or load_settings().via)
 
 
-def uses_batch(via: str, settings: Settings, planned: int) -> bool:
-    """``auto``: batch when the plan would outlast ``batch_after_hours`` at the account's rpm."""
-    if via != "auto":
-        return via == "batch"
-    if not settings.rpm:
-        return False
-    return planned / settings.rpm / 60 > settings.batch_after_hours
-
-
 def batch_run_command(args: argparse.Namespace, via: str) -> int | None:
     """``run --via batch``: submit what is not stored and not in an open batch. ``None`` when
     ``auto`` chose synchronous requests."""
     try:
-        context = batch_context(args, model=args.model)
+        context = batch_context_for(args, model=args.model)
         context.store.check_access()
         request = PlanRequest(
             seasons=args.seasons,
@@ -153,7 +117,7 @@ def batch_run_command(args: argparse.Namespace, via: str) -> int | None:
         print(reject.describe(), file=sys.stderr)
     run_id = new_batch_run_id()
     try:
-        submitted = asyncio.run(_submit(context, prepared.jobs, args.catalog, run_id))
+        submitted = asyncio.run(submit_jobs(context, prepared.jobs, args.catalog, run_id))
     except BatchApiError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURES
@@ -161,31 +125,6 @@ def batch_run_command(args: argparse.Namespace, via: str) -> int | None:
     if args.wait:
         return collect_until_done(context, run_id)
     return EXIT_OK
-
-
-@dataclass(slots=True)
-class Submitted:
-    done: int
-    in_batch: dict[str, Submission]
-    submissions: list[Submission]
-
-
-async def _submit(
-    context: BatchContext, jobs: Sequence[Job], catalog: str, run_id: str
-) -> Submitted:
-    store = context.store
-    client = context.client()
-    try:
-        await recover_lost(client, store)
-        split = await asyncio.to_thread(split_done, jobs, store, load_latest(store))
-        free, in_batch = await asyncio.to_thread(not_in_open_batches, split.todo, store)
-        sources = SourceLoader(catalog_folder(catalog))
-        sender = BatchSender(client, store, sources, context.settings.model, run_id, catalog)
-        submissions = await sender.submit(free) if free else []
-        await sources.aclose()
-        return Submitted(len(split.done), in_batch, submissions)
-    finally:
-        await client.aclose()
 
 
 def print_submitted(run_id: str, planned: int, submitted: Submitted, prices: PriceTable) -> None:
@@ -204,7 +143,7 @@ def print_submitted(run_id: str, planned: int, submitted: Submitted, prices: Pri
 
 def collect_command(args: argparse.Namespace) -> int:
     try:
-        context = batch_context(args)
+        context = batch_context_for(args)
     except (BatchModeError, SettingsFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -223,30 +162,6 @@ def collect_until_done(context: BatchContext, run_id: str | None, *, resubmit: b
         if not open_submissions(context.store, run_id):
             return print_collected(everything, context.store)
         time.sleep(context.settings.batch_poll_seconds)
-
-
-async def collect_once(context: BatchContext, *, resubmit: bool) -> list[CollectedBatch]:
-    settings = context.settings
-    client = context.client()
-    provider = build_provider(settings, load_seasons(settings.templates_dir))
-    review = build_review(settings, load_templates(settings.templates_dir))
-    sources = SourceLoader(Path.cwd())
-    maker = ImageMaker(
-        provider, context.store, sources, run_id="", concurrency=settings.concurrency,
-        control=RunControl(), review=review,
-    )  # fmt: skip
-    sender = BatchSender(client, context.store, sources, settings.model, "", "")
-    collector = BatchCollector(
-        client, context.store, maker, sender, context.prices, provider.name,
-        settings.approval_required,
-    )  # fmt: skip
-    try:
-        return await collector.collect_all(resubmit=resubmit)
-    finally:
-        maker.close()
-        await sources.aclose()
-        await client.aclose()
-        await provider.aclose()
 
 
 def print_collected(collected: Sequence[CollectedBatch], store: ObjectStore) -> int:
@@ -272,7 +187,7 @@ def print_collected(collected: Sequence[CollectedBatch], store: ObjectStore) -> 
 
 def cancel_command(args: argparse.Namespace) -> int:
     try:
-        context = batch_context(args)
+        context = batch_context_for(args)
     except (BatchModeError, SettingsFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -298,19 +213,6 @@ async def _cancel(context: BatchContext, submissions: Sequence[Submission]) -> N
         await client.aclose()
 
 
-def catalog_folder(catalog: str) -> Path:
-    """Relative photo paths in a catalog are relative to the catalog file's folder."""
-    return Path(catalog).absolute().parent
-
-
-def open_submissions(store: ObjectStore, run_id: str | None) -> list[Submission]:
-    return [
-        s
-        for s, _ in load_submissions(store)
-        if s.is_open and (run_id is None or s.run_id == run_id)
-    ]
-
-
 def open_batch_lines(store: ObjectStore) -> list[str]:
     """For ``status``: each open batch, its images, when it was submitted and is due."""
     return [
@@ -318,12 +220,3 @@ def open_batch_lines(store: ObjectStore) -> list[str]:
         f"{len(s.jobs) + len(s.held)} images, submitted at {s.submitted_at}, due by {s.due_by}"
         for s in open_submissions(store, None)
     ]
-
-
-def new_batch_run_id() -> str:
-    """Shaped like a synchronous run's id (``flows.refresh.new_run_id``), without Prefect."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def _no_key() -> Any:
-    raise BatchModeError("batch mode needs the provider's API key")

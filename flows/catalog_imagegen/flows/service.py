@@ -4,6 +4,8 @@
   daily by default) refresh the catalog at ``CATALOG_IMAGEGEN_CATALOG`` for the seasons in effect
   today and ``CATALOG_IMAGEGEN_SEASON_LEAD_DAYS`` from today (``season_calendar``). What is stored
   already is skipped, so most ticks make only images for new SKUs or the coming season.
+- ``batch_collect/batch-collect``: every ``CATALOG_IMAGEGEN_BATCH_POLL_SECONDS`` (10 minutes by
+  default), store and publish the batches that finished (``flows/batches.py``).
 - ``catalog_file_drop/catalog-file-drop``: every minute, look at the inbox
   (``CATALOG_IMAGEGEN_INBOX``) and run each new catalog file as a child flow run named after it.
 
@@ -21,6 +23,7 @@ from prefect.states import Completed, Failed
 from prefect.types.entrypoint import EntrypointType
 
 from catalog_imagegen.definitions import build_inbox, build_store
+from catalog_imagegen.flows.batches import batch_collect, submit_in_batches
 from catalog_imagegen.flows.file_drop import RunResult, poll_inbox, run_result
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.planning.season_calendar import load_calendar, seasons_to_refresh
@@ -37,8 +40,11 @@ async def seasonal_refresh(
     on: str | None = None,
     lead_days: int | None = None,
     output: str | None = None,
+    via: str | None = "batch",
 ) -> Any:
-    """Refresh the catalog for the season in effect now and the one ``lead_days`` ahead."""
+    """Refresh the catalog for the season in effect now and the one ``lead_days`` ahead; by
+    default through the Batch API (half price, results within 24 h; ``batch-collect`` stores
+    them), or ``via="sync"`` / ``"auto"``."""
     logger = get_run_logger()
     settings = load_settings_with(catalog=catalog, season_lead_days=lead_days, output=output)
     if not settings.catalog:
@@ -53,6 +59,10 @@ async def seasonal_refresh(
         ", ".join(seasons),
         settings.season_lead_days,
     )
+    if (via or settings.via) != "sync" and settings.api_key:  # previews need no batch
+        state = await submit_in_batches(settings, settings.catalog, seasons, via or settings.via)
+        if state is not None:
+            return state
     return await catalog_refresh(  # its final state (and summary) becomes this run's
         catalog=settings.catalog,
         output=settings.output,
@@ -111,4 +121,12 @@ def serve_deployments(settings: Settings) -> None:
         tags=["catalog-imagegen"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    serve(refresh, drop)  # type: ignore[arg-type]  # to_deployment is sync here
+    collect = batch_collect.to_deployment(
+        name="batch-collect",
+        interval=settings.batch_poll_seconds,
+        paused=not settings.api_key,  # no batches without a provider key
+        description="Store and publish finished batches (every 10 minutes by default).",
+        tags=["catalog-imagegen"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    serve(refresh, drop, collect)  # type: ignore[arg-type]  # to_deployment is sync here
