@@ -6,6 +6,7 @@ loopback port; what the fake billed is compared with what the store holds.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.cli.main import main
-from catalog_imagegen.generation.batch.runs import uses_batch
+from catalog_imagegen.generation.batch.collect import CollectedBatch
+from catalog_imagegen.generation.batch.runs import batch_context, collect_once, uses_batch
 from catalog_imagegen.generation.batch.submissions import load_submissions
 from catalog_imagegen.settings import Settings
-from catalog_imagegen.settings_file import SettingsFileError, load_settings
+from catalog_imagegen.settings_file import SettingsFileError, load_settings, load_settings_with
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
@@ -218,3 +220,37 @@ def test_via_comes_from_the_settings_file(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "catalog-imagegen.toml").write_text('via = "later"\n')
     with pytest.raises(SettingsFileError, match="via must be one of sync, batch, auto"):
         load_settings(cwd=tmp_path)
+
+
+def test_a_backfill_by_batch_skips_jobs_in_open_batches_unless_forced(
+    tmp_path: Path, fake_api: FakeImageApi, small_catalog: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out"
+    fake_api.configure(batch_delay_s=3600)
+    assert run_batch(small_catalog, output) == 0
+    backfill = ["backfill", str(small_catalog), "--sku", "SKU-1", "--output", str(output)]
+    assert main([*backfill, "--via", "batch"]) == 0
+    assert "2 already in open batches, 0 submitted" in capsys.readouterr().out
+    assert main([*backfill, "--via", "batch", "--force"]) == 0
+    assert "2 submitted in 1 batches" in capsys.readouterr().out
+    assert sum(fake_api.app.batches.created_lines().values()) == 10
+
+
+def test_collectors_running_at_once_publish_each_batch_once(
+    tmp_path: Path, fake_api: FakeImageApi, small_catalog: Path
+) -> None:
+    output = tmp_path / "out"
+    assert run_batch(small_catalog, output) == 0
+    context = batch_context(load_settings_with(output=str(output)))
+
+    async def two_collectors() -> list[list[CollectedBatch]]:
+        return list(
+            await asyncio.gather(
+                collect_once(context, resubmit=False), collect_once(context, resubmit=False)
+            )
+        )
+
+    first, second = asyncio.run(two_collectors())
+    assert len(first) + len(second) == 1
+    assert len(list((output / "manifests" / "runs").glob("*.json"))) == 1
+    assert len(stored_images(output)) == 8

@@ -86,6 +86,7 @@ def read_skus(values: list[str]) -> list[str]:
 
 
 def backfill_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.cli.batch import batch_backfill_command, chosen_via
     from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill
 
     try:
@@ -113,6 +114,9 @@ def backfill_command(args: argparse.Namespace) -> int:
     } | {name: getattr(args, name) for name in ENDPOINT_AND_STORE}
     if args.dry_run:
         return dry_run_command(parameters)
+    via = chosen_via(args)
+    if via != "sync" and (code := batch_backfill_command(parameters, via, args.wait)) is not None:
+        return code
     state: Any = asyncio.run(catalog_backfill(**parameters, return_state=True))  # type: ignore[arg-type]
     if state.name == ALREADY_RUNNING:
         print(state.message)

@@ -127,6 +127,34 @@ def batch_run_command(args: argparse.Namespace, via: str) -> int | None:
     return EXIT_OK
 
 
+def batch_backfill_command(parameters: dict[str, Any], via: str, wait: bool) -> int | None:
+    """``backfill --via batch``: the slice a backfill would make, submitted in batches (with
+    ``--force``, also jobs an open batch holds). ``None`` when ``auto`` chose synchronous."""
+    from catalog_imagegen.cli.backfill import selection_from
+    from catalog_imagegen.planning.slices import plan_slice
+    from catalog_imagegen.storage.run_history import UnknownRun
+
+    selection = selection_from(parameters)
+    names = ("output", "model", *STORE_FLAGS, *ENDPOINT_FLAGS)
+    try:
+        context = batch_context(load_settings_with(**{k: parameters.get(k) for k in names}))
+        prepared = plan_catalog(parameters["catalog"], context.settings, PlanRequest())
+        run_id = new_batch_run_id()
+        plan = plan_slice(prepared.jobs, selection, context.store, run_id, recover=False)
+    except (BatchModeError, CatalogError, TemplateError, SettingsFileError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UnknownRun as error:  # --only-failed RUN_ID names no run
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not uses_batch(via, context.settings, len(plan.todo)):
+        return None
+    jobs, catalog = plan.todo, parameters["catalog"]
+    submitted = asyncio.run(submit_jobs(context, jobs, catalog, run_id, force=selection.force))
+    print_submitted(run_id, len(plan.todo), submitted, context.prices)
+    return collect_until_done(context, run_id) if wait else EXIT_OK
+
+
 def print_submitted(run_id: str, planned: int, submitted: Submitted, prices: PriceTable) -> None:
     jobs = [job for s in submitted.submissions for job in (*s.jobs, *s.held)]
     batch_cost = sum(prices.estimate(job) or 0.0 for job in jobs)

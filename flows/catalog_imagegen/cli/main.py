@@ -57,7 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_selection_flags(run)
     add_run_flags(run)
     add_shard_flags(run)
-    add_via_flags(run)
     run.set_defaults(handler=run_command)
 
     from catalog_imagegen.cli.backfill import add_backfill_command, add_status_command
@@ -115,6 +114,7 @@ def add_store_flags(parser: argparse.ArgumentParser) -> None:
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
     add_store_flags(parser)
+    add_via_flags(parser)
     parser.add_argument("--concurrency", type=int, help="image requests in flight (default 8)")
     parser.add_argument("--rpm", type=int, help="images per minute the provider allows")
     parser.add_argument(

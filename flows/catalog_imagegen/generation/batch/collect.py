@@ -95,6 +95,7 @@ class BatchCollector:
         except PreconditionFailed:
             return None  # another collector has it
         started_at = now_iso()
+        self.maker.run_id = published_run_id(submission)  # entries name the run that published
         outcomes = await self._outcomes(submission, batch)
         variants, held_outcomes, held_not_done = self._held(submission, outcomes)
         sender = replace(self.sender, run_id=submission.run_id, catalog=submission.catalog)
@@ -178,7 +179,7 @@ class BatchCollector:
         started_at: str,
     ) -> RunSummary:
         summary = RunSummary(
-            run_id=f"{submission.run_id}-{submission.submission_id}",
+            run_id=published_run_id(submission),
             catalog=submission.catalog,
             output=self.store.describe(),
             preview=False,
@@ -196,6 +197,11 @@ class BatchCollector:
             approval_required=self.approval_required,
         )
         return summary
+
+
+def published_run_id(submission: Submission) -> str:
+    """The run a collected batch is published as: its run, and which of its batches."""
+    return f"{submission.run_id}-{submission.submission_id}"
 
 
 def _validation_failure(batch: BatchInfo) -> str:

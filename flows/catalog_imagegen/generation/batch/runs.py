@@ -70,14 +70,17 @@ class Submitted:
 
 
 async def submit_jobs(
-    context: BatchContext, jobs: Sequence[Job], catalog: str, run_id: str
+    context: BatchContext, jobs: Sequence[Job], catalog: str, run_id: str, *, force: bool = False
 ) -> Submitted:
+    """Submit what is not stored and not in an open batch (``force``: even if it is)."""
     store = context.store
     client = context.client()
     try:
         await recover_lost(client, store)
         split = await asyncio.to_thread(split_done, jobs, store, load_latest(store))
         free, in_batch = await asyncio.to_thread(not_in_open_batches, split.todo, store)
+        if force:
+            free, in_batch = split.todo, {}
         sources = SourceLoader(catalog_folder(catalog))
         sender = BatchSender(client, store, sources, context.settings.model, run_id, catalog)
         submissions = await sender.submit(free) if free else []
