@@ -22,6 +22,7 @@ from catalog_imagegen.cli.main import main
 from catalog_imagegen.generation.batch.collect import CollectedBatch
 from catalog_imagegen.generation.batch.runs import batch_context, collect_once, uses_batch
 from catalog_imagegen.generation.batch.submissions import load_submissions
+from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import SettingsFileError, load_settings, load_settings_with
 from catalog_imagegen.storage.local import LocalDirectoryStore
@@ -91,6 +92,12 @@ def test_two_batch_runs_submit_each_job_once_then_collect_publishes(
     assert len(latest_keys(output)) == 8
     assert set(fake_api.app.batches.billed.values()) == {1}
     assert sync_image_requests(fake_api) == 0
+    # The ledger's actual cost is the reported tokens at batch prices: half the synchronous.
+    [run_file] = (output / "manifests" / "runs").glob("*.json")
+    rows = json.loads(run_file.read_text())["jobs"]
+    for row in rows:
+        sync_cost = DEFAULT_PRICE_TABLE.actual("gpt-image-2", row["usage"])
+        assert sync_cost and row["cost"]["actual"] == pytest.approx(sync_cost / 2, abs=1e-6)
 
 
 def test_expired_batch_keeps_half_and_resubmit_sends_only_the_rest(
