@@ -70,6 +70,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def run(args: argparse.Namespace, folder: Path, base_url: str) -> None:
     catalog = write_inputs(folder, args.images)
     templates = folder / "templates"
@@ -93,16 +98,18 @@ async def run(args: argparse.Namespace, folder: Path, base_url: str) -> None:
         control=RunControl(), review=None if args.no_qa else ReviewSettings(),
     )  # fmt: skip
     collector = BatchCollector(client, store, maker, sender, DEFAULT_PRICE_TABLE.for_batch())
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     [collected] = await collector.collect_all()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     maker.close()
     await client.aclose()
     made = collected.summary.generated
     print(
         f"collected {made} images ({collected.summary.failed} failed) in {elapsed:.1f} s: "
         f"{made / elapsed:.1f} images/s; colour QA {'off' if args.no_qa else 'on'}; "
-        f"peak RSS {peak_rss_mb():.0f} MB (before collecting: {rss_before:.0f} MB)"
+        f"peak RSS {peak_rss_mb():.0f} MB (before collecting: {rss_before:.0f} MB); "
+        f"CPU {1000 * cpu / max(made, 1):.1f} ms per image in this process, "
+        f"so {2 * made / max(cpu, 1e-9):.0f} images/s if 2 cores were ours alone"
     )
 
 
