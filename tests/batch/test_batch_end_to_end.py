@@ -132,7 +132,7 @@ async def test_the_seasonal_refresh_submits_batches_and_the_served_poller_collec
     catalog = tmp_path / "sample" / "catalog.csv"
     shutil.copytree(SAMPLE_CATALOG.parent, catalog.parent)
     output = tmp_path / "out"
-    state = await seasonal_refresh(  # type: ignore[call-overload]
+    state = await seasonal_refresh(
         catalog=str(catalog), on="2026-11-30", output=str(output), return_state=True
     )
     assert state.is_completed() and "submitted in" in (state.message or "")
@@ -140,7 +140,7 @@ async def test_the_seasonal_refresh_submits_batches_and_the_served_poller_collec
     submitted = sum(fake_api.app.batches.created_lines().values())
     assert submitted > 0
 
-    collected = await batch_collect(output=str(output), return_state=True)  # type: ignore[call-overload]
+    collected = await batch_collect(output=str(output), return_state=True)
     assert collected.is_completed(), collected.message
     assert len(latest_keys(output)) == submitted == len(fake_api.app.batches.billed)
     assert sync_image_requests(fake_api) == 0
