@@ -29,20 +29,14 @@ sys.path.insert(0, str(FLOWS.parent))
 
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
-from catalog_imagegen.catalog.sources import SourceLoader
-from catalog_imagegen.generation.maker import ImageMaker
-from catalog_imagegen.generation.outcomes import (
-    JobOutcome,
-    RunControl,
-)
+from catalog_imagegen import pipeline
+from catalog_imagegen.definitions import Resources
+from catalog_imagegen.generation.progress import SilentProgress
 from catalog_imagegen.generation.providers.base import ImageRequest, ProviderResult
 from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
-from catalog_imagegen.pipeline import prepare_run
-from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.request import RunRequest
+from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.local import LocalDirectoryStore
-from catalog_imagegen.storage.manifest import load_latest
-from catalog_imagegen.storage.publishing import RunSummary, finish_run
-from catalog_imagegen.storage.resume import recover_entry, split_done
 
 
 class CountingProvider(OfflinePreviewProvider):
@@ -81,38 +75,28 @@ def prefect_startup(env: dict[str, str]) -> float:
 
 
 def rerun_in_process(catalog: Path, templates: Path, output: Path) -> dict[str, float]:
+    """The pipeline's own steps, timed one by one, with a provider that counts requests."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    prepared = prepare_run(
-        str(catalog), load_templates(templates), load_seasons(templates), model="gpt-image-2"
-    )
-    timings["read_and_plan_s"] = time.perf_counter() - started
-    store = LocalDirectoryStore(output)
-    mark = time.perf_counter()
-    latest = load_latest(store)
-    split = split_done(prepared.jobs, store, latest)
-    skipped = [
-        JobOutcome(j, "skipped", entry=split.known.get(j.key) or recover_entry(j, store, "bench"))
-        for j in split.done
-    ]
-    timings["find_done_s"] = time.perf_counter() - mark
+    request = RunRequest(catalog=str(catalog), output=str(output), progress=False)
+    settings = request.settings_for(Settings(templates_dir=templates))
     provider = CountingProvider()
-    maker = ImageMaker(
-        provider, store, SourceLoader(catalog.parent), run_id="bench", concurrency=8,
-        control=RunControl(),
-    )  # fmt: skip
-    made = asyncio.run(maker.make(split.todo))
+    resources = Resources(provider, LocalDirectoryStore(output), SilentProgress())
+    prepared = pipeline.prepare(request, settings, resources.store)
+    timings["read_and_plan_s"] = time.perf_counter() - started
     mark = time.perf_counter()
-    summary = RunSummary(
-        run_id=f"bench-{time.time_ns()}", catalog=str(catalog), output="", preview=True
-    )
-    finish_run(
-        store, summary, skipped + made, prepared.rejects, started_at="", provider="x", model="x"
-    )
+    sliced = pipeline.select(prepared, request, resources.store, "bench")
+    timings["find_done_s"] = time.perf_counter() - mark
+    maker = pipeline.image_maker(resources, settings, request, "bench", prepared.templates)
+    made, _ = asyncio.run(pipeline.make(sliced.todo, maker, chunk_size=500))
+    maker.close()
+    mark = time.perf_counter()
+    summary = pipeline.new_summary(request, resources, f"bench-{time.time_ns()}")
+    pipeline.publish(resources, summary, sliced.skipped + made, prepared, started_at="")
     timings["publish_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
     timings["jobs"] = len(prepared.jobs)
-    timings["skipped"] = len(skipped)
+    timings["skipped"] = len(sliced.skipped)
     timings["provider_requests"] = provider.requests
     return timings
 

@@ -95,17 +95,18 @@ async def run_pipeline(
     catalog: Path, output: str, concurrency: int, rpm: int | None, **extra: Any
 ) -> Any:
     from catalog_imagegen.flows.refresh import catalog_refresh
+    from catalog_imagegen.request import RunRequest
 
-    state = await catalog_refresh(  # type: ignore[call-overload]
+    request = RunRequest(
         catalog=str(catalog),
         output=output,
-        templates=["product_card"],
+        templates=("product_card",),
         concurrency=concurrency,
         rpm=rpm,
         progress=False,
-        return_state=True,
         **extra,
     )
+    state = await catalog_refresh(request, return_state=True)  # type: ignore[arg-type]
     summary = await state.aresult(raise_on_failure=False)
     if not getattr(summary, "ok", False):
         raise SystemExit(f"pipeline run failed: {state.message}")

@@ -20,18 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from catalog_imagegen.catalog.sources import SourceLoader
-from catalog_imagegen.generation.maker import ImageMaker
-from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
-from catalog_imagegen.pipeline import chunk_jobs, prepare_run
-from catalog_imagegen.planning.jobs import Job
-from catalog_imagegen.planning.templates import load_seasons, load_templates
-from catalog_imagegen.review.image_review import ReviewSettings
+from catalog_imagegen import pipeline
+from catalog_imagegen.definitions import Resources
+from catalog_imagegen.generation.outcomes import now_iso
+from catalog_imagegen.generation.progress import SilentProgress
+from catalog_imagegen.request import RunRequest
+from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectInfo, ObjectStore, StoredObject
 from catalog_imagegen.storage.local import LocalDirectoryStore
-from catalog_imagegen.storage.manifest import load_latest
-from catalog_imagegen.storage.publishing import RunSummary, finish_run
-from catalog_imagegen.storage.resume import split_done
 from catalog_imagegen.testing.colour_fake import ColourHonouringProvider
 
 COLOURS = ["Navy|Black|Red", "Yellow|Olive|Teal", "White|Orange|Purple"]
@@ -45,7 +41,6 @@ variant_strategy = "{strategy}"
 {{{{ title }}}} in {{{{ colour }}}}.{{% endif %}}
 """
 SEASONS = '[winter]\nsetting = "a studio"\nlight = "soft"\nprops = "none"\n'
-CHUNKS_IN_FLIGHT = 3  # as the flow runs them
 
 
 class MemoryStore:
@@ -87,45 +82,27 @@ def write_inputs(folder: Path, products: int, strategy: str) -> Path:
     return folder / "catalog.csv"
 
 
-async def make_in_chunks(maker: ImageMaker, jobs: list[Job], chunk_size: int) -> list[JobOutcome]:
-    outcomes: list[JobOutcome] = []
-    pending: set[asyncio.Task[list[JobOutcome]]] = set()
-    for chunk in chunk_jobs(jobs, chunk_size):
-        pending.add(asyncio.ensure_future(maker.make(chunk)))
-        if len(pending) >= CHUNKS_IN_FLIGHT:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            outcomes += [o for task in done for o in task.result()]
-    for task in pending:
-        outcomes += await task
-    return outcomes
-
-
 async def run_once(args: argparse.Namespace, strategy: str, folder: Path) -> dict[str, float]:
     catalog = write_inputs(folder, args.products, strategy)
     store: ObjectStore = MemoryStore() if args.memory else LocalDirectoryStore(folder / "output")
-    templates = folder / "templates"
-    started = time.perf_counter()
-    prepared = prepare_run(
-        str(catalog), load_templates(templates), load_seasons(templates), model="fake"
+    request = RunRequest(catalog=str(catalog), concurrency=args.concurrency, progress=False)
+    settings = request.settings_for(
+        Settings(templates_dir=folder / "templates", model="fake", colour_qa=not args.no_qa)
     )
-    split = split_done(prepared.jobs, store, load_latest(store))
     provider = ColourHonouringProvider(
         latency=args.latency, size=args.size, unique=not args.cached_images
     )
-    maker = ImageMaker(
-        provider,
-        store,
-        SourceLoader(folder),
-        run_id=strategy,
-        concurrency=args.concurrency,
-        control=RunControl(),
-        review=None if args.no_qa else ReviewSettings(),
-    )
+    resources = Resources(provider, store, SilentProgress())
+    started = time.perf_counter()
+    prepared = pipeline.prepare(request, settings, store)
+    sliced = pipeline.select(prepared, request, store, strategy)
+    maker = pipeline.image_maker(resources, settings, request, strategy, prepared.templates)
     making, cpu = time.perf_counter(), time.process_time()
-    outcomes = await make_in_chunks(maker, split.todo, max(500, args.concurrency * 4))
+    outcomes, _ = await pipeline.make(sliced.todo, maker, chunk_size=max(500, args.concurrency * 4))
     made, cpu = time.perf_counter() - making, time.process_time() - cpu
-    summary = RunSummary(run_id=strategy, catalog=str(catalog), output="", preview=False)
-    finish_run(store, summary, outcomes, [], started_at=now_iso(), provider="fake", model="fake")
+    maker.close()
+    summary = pipeline.new_summary(request, resources, strategy)
+    pipeline.publish(resources, summary, outcomes, prepared, started_at=now_iso())
     total = time.perf_counter() - started
     assert summary.generated == len(prepared.jobs), summary.failures[:3]
     ideal = len(outcomes) * args.latency / args.concurrency

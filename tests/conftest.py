@@ -16,6 +16,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.pop("PREFECT_API_URL", None)
+# Commands in tests use Prefect's temporary server (or the session's harness), not the shared
+# local one a user's commands start; tests of the shared server turn it back on.
+os.environ["CATALOG_IMAGEGEN_LOCAL_SERVER"] = "off"
 for _name in (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",

@@ -12,8 +12,13 @@ from typing import Any
 
 import pytest
 
+from catalog_imagegen import pipeline
+from catalog_imagegen.definitions import build_store
 from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill, idempotency_key_for
 from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.planning.pricing import load_price_table
+from catalog_imagegen.request import RunRequest
+from catalog_imagegen.settings_file import load_settings
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.storage.run_history import load_run
@@ -44,17 +49,21 @@ class Ran:
     data: Any  # the RunSummary, or the Forecast of a dry run
 
 
-async def backfill(catalog: str, output: str, **parameters: Any) -> Ran:
-    state = await catalog_backfill(
-        catalog, output=output, progress=False, return_state=True, **parameters
-    )
+async def backfill(catalog: str, output: str, dry_run: bool = False, **parameters: Any) -> Ran:
+    request = RunRequest(catalog=catalog, output=output, progress=False, **parameters)
+    if dry_run:
+        settings = request.settings_for(load_settings())
+        store = build_store(settings)
+        prepared = pipeline.prepare(request, settings, store)
+        prices = load_price_table(settings.prices_file)
+        return Ran(None, pipeline.dry_run(prepared, request, settings, store, prices))
+    state = await catalog_backfill(request, return_state=True)  # type: ignore[arg-type]
     return Ran(state, await state.aresult(raise_on_failure=False))
 
 
 async def refresh(catalog: str, output: str, **parameters: Any) -> Ran:
-    state = await catalog_refresh(
-        catalog, output=output, progress=False, return_state=True, **parameters
-    )
+    request = RunRequest(catalog=catalog, output=output, progress=False, **parameters)
+    state = await catalog_refresh(request, return_state=True)  # type: ignore[arg-type]
     return Ran(state, await state.aresult(raise_on_failure=False))
 
 
@@ -208,8 +217,8 @@ def test_the_same_backfill_twice_at_once_runs_once(
         results = [c.result() for c in clicks]
     assert sorted(r.state.name for r in results) == sorted(["Completed", ALREADY_RUNNING])
     assert len(recording_provider.prompts) == len(set(recording_provider.prompts)) == 16
-    parameters = {"catalog": catalog, "output": output, "skus": ["JKT-*", "TEE-*"]}
-    lock = LocalDirectoryStore(output).get(lock_key(idempotency_key_for(parameters)))
+    request = RunRequest(catalog=catalog, output=output, skus=("JKT-*", "TEE-*"), progress=False)
+    lock = LocalDirectoryStore(output).get(lock_key(idempotency_key_for(request)))
     assert lock is not None  # the key a deployment trigger would use is the one locked on
     assert json.loads(lock.data)["released"] is True
     again = asyncio.run(backfill(catalog, output, skus=["JKT-*", "TEE-*"])).data

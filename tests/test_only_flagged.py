@@ -10,6 +10,7 @@ from catalog_imagegen.catalog.colours import palette_rgb
 from catalog_imagegen.cli.main import main
 from catalog_imagegen.flows.backfill import catalog_backfill
 from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.review.colour_qa import decode, dominant_colour, rgb_difference
 from catalog_imagegen.review.image_review import flagged_slots
 from catalog_imagegen.storage.local import LocalDirectoryStore
@@ -44,7 +45,7 @@ async def test_only_flagged_remakes_exactly_the_flagged_image(
     catalog, output = tmp_path / "catalog.csv", str(tmp_path / "out")
     catalog.write_text(CATALOG)
     store = LocalDirectoryStore(output)
-    await catalog_refresh(str(catalog), output=output, progress=False)
+    await catalog_refresh(RunRequest(catalog=str(catalog), output=output, progress=False))
     before = load_latest(store)
     assert flagged_slots(before) == {RED_SLOT}
     assert before.entries[RED_SLOT].flags[0]["kind"] == "colour_mismatch"
@@ -61,7 +62,8 @@ async def test_only_flagged_remakes_exactly_the_flagged_image(
 
     provider.wrong_colours = {}  # the model gets it right this time
     provider.requests.clear()
-    summary = await catalog_backfill(str(catalog), output=output, only_flagged=[], progress=False)
+    request = RunRequest(catalog=str(catalog), output=output, only_flagged=(), progress=False)
+    summary = await catalog_backfill(request)
     assert [r.label for r in provider.requests] == ["JKT-1 / Red / winter / card"]
     assert (summary.generated, summary.skipped, summary.flagged) == (1, 0, 0)
     assert summary.selection == {"only_flagged": True}

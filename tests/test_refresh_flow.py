@@ -14,6 +14,7 @@ import pytest
 
 from catalog_imagegen.cli.main import main
 from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.storage.publishing import RunSummary
@@ -23,9 +24,8 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 async def run(catalog: Path, output: Path, **params: Any) -> tuple[str, RunSummary]:
-    state = await catalog_refresh(  # type: ignore[call-overload]
-        catalog=str(catalog), output=str(output), progress=False, return_state=True, **params
-    )
+    request = RunRequest(catalog=str(catalog), output=str(output), progress=False, **params)
+    state = await catalog_refresh(request, return_state=True)  # type: ignore[arg-type]
     summary = await state.aresult(raise_on_failure=False)
     assert isinstance(summary, RunSummary), state.message
     return state.type.value, summary

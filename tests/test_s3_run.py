@@ -16,6 +16,7 @@ import pytest
 from catalog_imagegen.cli.main import main
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.generation.provenance import source_type_of
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.storage.manifest import POINTER_KEY, load_latest
 from catalog_imagegen.storage.publishing import RunSummary
 from catalog_imagegen.storage.s3 import S3ObjectStore
@@ -29,7 +30,7 @@ HEADER = "sku,title,category,colours,seasons\n"
 
 async def run(**params: Any) -> RunSummary:
     params.setdefault("progress", False)
-    state = await catalog_refresh(return_state=True, **params)  # type: ignore[call-overload]
+    state = await catalog_refresh(RunRequest(**params), return_state=True)  # type: ignore[arg-type]
     summary = await state.aresult(raise_on_failure=False)
     assert isinstance(summary, RunSummary), state.message
     return summary

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,11 @@ from catalog_imagegen.planning.sharding import (
     ShardBudget,
     ShardingError,
     combine_summaries,
-    shard_parameters,
+    shard_requests,
     split_budget,
 )
+from catalog_imagegen.request import RunRequest
+from tests.conftest import SAMPLE_CATALOG
 
 
 @given(
@@ -47,19 +48,14 @@ def test_more_shards_than_request_slots_or_images_per_minute_is_refused() -> Non
 
 
 def test_each_shard_gets_its_index_share_and_part_of_the_caps() -> None:
-    run = {
-        "catalog": "/shared/catalog.csv",
-        "output": "s3://bucket/p",
-        "seasons": [],
-        "max_images": 10,
-    }
+    run = RunRequest(catalog="/shared/catalog.csv", output="s3://bucket/p", max_images=10)
     budgets = [ShardBudget(3, 40), ShardBudget(2, 40), ShardBudget(2, 40)]
-    shards = shard_parameters(run, budgets)
-    assert [(s["shard_index"], s["shard_count"]) for s in shards] == [(0, 3), (1, 3), (2, 3)]
-    assert [s["concurrency"] for s in shards] == [3, 2, 2]
-    assert [s["max_images"] for s in shards] == [4, 3, 3]
-    assert all(s["catalog"] == "/shared/catalog.csv" and s["progress"] is False for s in shards)
-    assert "seasons" not in shards[0]  # empty selections are left to the flow's defaults
+    shards = shard_requests(run, budgets)
+    assert [(s.shard.index, s.shard.count) for s in shards if s.shard] == [(0, 3), (1, 3), (2, 3)]
+    assert [s.concurrency for s in shards] == [3, 2, 2]
+    assert [s.max_images for s in shards] == [4, 3, 3]
+    assert all(s.catalog == "/shared/catalog.csv" and s.progress is False for s in shards)
+    assert all(s.seasons == () for s in shards)  # empty selections stay the flow's defaults
 
 
 def test_combined_summary_adds_counts_and_names_shards_that_did_not_finish() -> None:
@@ -84,14 +80,14 @@ def test_sharded_run_without_a_prefect_server_says_what_to_set(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(restore_defaults={PREFECT_API_URL}):  # whatever ran before
-        assert main(["run", "catalog.csv", "--shards", "2"]) == 2
+        assert main(["run", str(SAMPLE_CATALOG), "--shards", "2"]) == 2
     assert "PREFECT_API_URL" in capsys.readouterr().err
 
 
 def test_sharded_run_before_the_deployment_exists_says_to_deploy(
     prefect_harness: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", "catalog.csv", "--shards", "2"]) == 2
+    assert main(["run", str(SAMPLE_CATALOG), "--shards", "2"]) == 2
     assert "catalog-imagegen deploy --pool NAME" in capsys.readouterr().err
 
 
@@ -99,12 +95,14 @@ def test_shards_get_absolute_shared_locations_and_never_the_api_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from catalog_imagegen.cli.main import build_parser
-    from catalog_imagegen.cli.scale_out import shared_parameters
+    from catalog_imagegen.cli.request_flags import request_from_args
+    from catalog_imagegen.cli.scale_out import shared_request
     from catalog_imagegen.settings import settings_from_env
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-never-in-parameters-123")
     args = build_parser().parse_args(["run", "cat.csv", "--shards", "2", "--output", "out"])
-    parameters = shared_parameters(args, settings_from_env().with_overrides(output="out"))
-    assert parameters["catalog"] == str(tmp_path / "cat.csv")  # tests run in tmp_path
-    assert parameters["output"] == str(tmp_path / "out")
-    assert "sk-never" not in json.dumps(parameters)
+    settings = settings_from_env().with_overrides(output="out")
+    request = shared_request(request_from_args(args), settings)
+    assert request.catalog == str(tmp_path / "cat.csv")  # tests run in tmp_path
+    assert request.output == str(tmp_path / "out")
+    assert "sk-never" not in request.model_dump_json()

@@ -14,19 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from catalog_imagegen import pipeline
 from catalog_imagegen.catalog.colours import palette_rgb, to_hex
-from catalog_imagegen.catalog.sources import SourceLoader
-from catalog_imagegen.generation.maker import ImageMaker
-from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
+from catalog_imagegen.definitions import Resources
+from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
+from catalog_imagegen.generation.progress import SilentProgress
 from catalog_imagegen.generation.providers.base import JobFailed, ProviderResult
 from catalog_imagegen.pipeline import chunk_jobs, prepare_run
 from catalog_imagegen.planning.jobs import with_base
 from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.review.image_review import ReviewSettings, flagged_slots
+from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import POINTER_KEY, LatestManifest, load_latest
-from catalog_imagegen.storage.publishing import RunSummary, finish_run
-from catalog_imagegen.storage.resume import recover_entry, split_done
+from catalog_imagegen.storage.publishing import RunSummary
 from catalog_imagegen.testing.colour_fake import ColourHonouringProvider
 
 SAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "catalog_samples" / "photos" / "jacket.png"
@@ -68,41 +70,23 @@ def workspace(tmp_path: Path) -> Path:
 
 
 async def run_catalog(
-    workspace: Path, provider: object, review: ReviewSettings | None = None, chunk_size: int = 500
+    workspace: Path, provider: object, colour_retry: bool = False, chunk_size: int = 500
 ) -> Run:
+    """One run through the pipeline's own steps, with this chunk size."""
     store = LocalDirectoryStore(workspace / "output")
-    folder = workspace / "templates"
-    catalog = str(workspace / "catalog.csv")
-    prepared = prepare_run(catalog, load_templates(folder), load_seasons(folder), model="fake")
-    split = split_done(prepared.jobs, store, load_latest(store))
-    maker = ImageMaker(
-        provider,  # type: ignore[arg-type]
-        store,
-        SourceLoader(workspace),
-        run_id="run",
-        concurrency=4,
-        control=RunControl(),
-        review=review or ReviewSettings(),
+    request = RunRequest(catalog=str(workspace / "catalog.csv"), progress=False, concurrency=4)
+    settings = Settings(
+        templates_dir=workspace / "templates", model="fake", colour_retry=colour_retry
     )
-    made: list[JobOutcome] = []
-    for chunk in chunk_jobs(split.todo, chunk_size):
-        made += await maker.make(chunk)
-    skipped = [
-        JobOutcome(job, "skipped", entry=split.known.get(job.key) or recover_entry(job, store, "r"))
-        for job in split.done
-    ]
-    summary = RunSummary(
-        run_id=f"run-{secrets.token_hex(4)}", catalog=catalog, output="", preview=False
-    )
-    finish_run(
-        store,
-        summary,
-        skipped + made,
-        prepared.rejects,
-        started_at=now_iso(),
-        provider="f",
-        model="f",
-    )
+    resources = Resources(provider, store, SilentProgress())  # type: ignore[arg-type]
+    run_id = f"run-{secrets.token_hex(4)}"
+    prepared = pipeline.prepare(request, settings, store)
+    sliced = pipeline.select(prepared, request, store, run_id)
+    maker = pipeline.image_maker(resources, settings, request, run_id, prepared.templates)
+    made, _ = await pipeline.make(sliced.todo, maker, chunk_size=chunk_size)
+    await maker.close_all()
+    summary = pipeline.new_summary(request, resources, run_id)
+    pipeline.publish(resources, summary, sliced.skipped + made, prepared, started_at=now_iso())
     return Run(summary, made, load_latest(store))
 
 
@@ -220,7 +204,7 @@ async def test_the_one_wrong_colour_is_flagged_with_measured_and_expected(worksp
 
 async def test_a_colour_mismatch_is_retried_once_with_a_stronger_instruction(workspace):
     provider = ColourHonouringProvider(wrong_colours={"red": "green"})
-    run = await run_catalog(workspace, provider, ReviewSettings(colour_retry=True))
+    run = await run_catalog(workspace, provider, colour_retry=True)
     red = [r for r in provider.requests if r.label == "JKT-1 / Red / winter / card"]
     assert len(red) == 2
     assert "IMPORTANT" in red[1].prompt

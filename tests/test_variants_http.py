@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from catalog_imagegen.flows.refresh import catalog_refresh
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.storage.publishing import RunSummary
@@ -39,13 +40,13 @@ def fake_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeIm
 
 
 async def run(tmp_path: Path) -> RunSummary:
-    state = await catalog_refresh(  # type: ignore[call-overload]
+    request = RunRequest(
         catalog=str(tmp_path / "catalog.csv"),
         output=str(tmp_path / "out"),
         progress=False,
         concurrency=4,
-        return_state=True,
     )
+    state = await catalog_refresh(request, return_state=True)  # type: ignore[arg-type]
     summary = await state.aresult(raise_on_failure=False)
     assert isinstance(summary, RunSummary), state.message
     return summary

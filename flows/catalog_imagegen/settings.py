@@ -27,6 +27,10 @@ PROVIDER_PRESETS = {
 DEFAULT_MODEL = "gpt-image-2"
 
 
+class SettingsError(ValueError):
+    """A setting that cannot be used, named with where it came from (variable, file, flag)."""
+
+
 class Secret:
     __slots__ = ("_value",)
 
@@ -104,7 +108,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         values["api_key"] = Secret(key)
     preset = env.get(f"{ENV_PREFIX}PROVIDER", "").lower()
     if preset and preset not in PROVIDER_PRESETS:
-        raise ValueError(f"{ENV_PREFIX}PROVIDER must be one of {', '.join(PROVIDER_PRESETS)}")
+        raise SettingsError(f"{ENV_PREFIX}PROVIDER must be one of {', '.join(PROVIDER_PRESETS)}")
     if preset:
         values["provider"] = preset
     if base := env.get("OPENAI_BASE_URL") or PROVIDER_PRESETS.get(preset):
@@ -142,7 +146,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
                 values[name] = convert(raw)
             except ValueError:
                 variable = ENV_PREFIX + ENV_NAMES.get(name, name.upper())
-                raise ValueError(f"{variable}={raw!r} is not valid") from None
+                raise SettingsError(f"{variable}={raw!r} is not valid") from None
     return Settings(**values)
 
 

@@ -26,6 +26,7 @@ from catalog_imagegen.settings import (
     VIA_CHOICES,
     Secret,
     Settings,
+    SettingsError,
     settings_from_env,
 )
 
@@ -49,7 +50,7 @@ _FILE_KEYS: Mapping[str, type] = {
 }
 
 
-class SettingsFileError(ValueError):
+class SettingsFileError(SettingsError):
     pass
 
 

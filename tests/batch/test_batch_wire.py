@@ -18,9 +18,9 @@ from catalog_imagegen.generation.batch.wire import (
 )
 from catalog_imagegen.generation.providers.base import ImageRequest, ImageSettings, SourceImage
 from catalog_imagegen.generation.providers.openai_wire import edit_form, generation_body
-from catalog_imagegen.pipeline import PlanRequest, plan_catalog
-from catalog_imagegen.settings import Settings
-from tests.conftest import SAMPLE_CATALOG
+from catalog_imagegen.pipeline import prepare_run
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from tests.conftest import SAMPLE_CATALOG, TEMPLATES
 
 SETTINGS = ImageSettings(size="1024x1536", quality="high", output_format="webp", background="auto")
 
@@ -90,7 +90,8 @@ def test_result_lines_become_checked_images_or_the_providers_reason() -> None:
 
 
 def test_submission_records_keep_whole_jobs(tmp_path: object) -> None:
-    plan = plan_catalog(str(SAMPLE_CATALOG), Settings(), PlanRequest())
+    templates, seasons = load_templates(TEMPLATES), load_seasons(TEMPLATES)
+    plan = prepare_run(str(SAMPLE_CATALOG), templates, seasons, model="gpt-image-2")
     jobs = plan.jobs[:20]
     assert [job_from_json(json.loads(json.dumps(job_to_json(j)))) for j in jobs] == jobs
     submission = Submission(

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from catalog_imagegen.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_OK
 from tests.catalog.catalog_files import COLOR_SIZE
 
 

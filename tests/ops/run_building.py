@@ -1,4 +1,4 @@
-"""Small real runs for the operations tests, made without Prefect (steps + ImageMaker)."""
+"""Small real runs for the operations tests: the pipeline's own functions, without Prefect."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_imagegen.catalog.sources import SourceLoader
-from catalog_imagegen.generation.maker import ImageMaker
-from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
+from catalog_imagegen.definitions import Resources
+from catalog_imagegen.generation.outcomes import JobOutcome
+from catalog_imagegen.generation.progress import SilentProgress
 from catalog_imagegen.generation.providers.base import ImageRequest, JobFailed, ProviderResult
 from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
-from catalog_imagegen.pipeline import prepare_run
-from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.pipeline import run_request
+from catalog_imagegen.request import RunRequest
+from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.local import LocalDirectoryStore
-from catalog_imagegen.storage.manifest import load_latest
-from catalog_imagegen.storage.publishing import RunSummary, finish_run
-from catalog_imagegen.storage.resume import split_done
+from catalog_imagegen.storage.publishing import RunSummary
 from tests.plugins.ops import TEMPLATES
 
 
@@ -49,36 +48,10 @@ async def run_pipeline(
     provider: OfflinePreviewProvider | None = None,
     templates: Sequence[str] = (),
     approval_required: bool = False,
-    notes: dict[tuple[str, str, str, str], str] | None = None,
 ) -> tuple[RunSummary, list[JobOutcome]]:
-    prepared = prepare_run(
-        str(catalog),
-        load_templates(TEMPLATES),
-        load_seasons(TEMPLATES),
-        model="gpt-image-2",
-        template_names=templates,
-        prompt_notes=notes,
+    request = RunRequest(
+        catalog=str(catalog), output=str(store.root), templates=tuple(templates), progress=False
     )
-    split = split_done(prepared.jobs, store, load_latest(store))
-    maker = ImageMaker(
-        provider or OfflinePreviewProvider(),
-        store,
-        SourceLoader(catalog.parent),
-        run_id=run_id,
-        concurrency=8,
-        control=RunControl(),
-    )
-    made = await maker.make(split.todo)
-    skipped = [JobOutcome(j, "skipped", entry=split.known.get(j.key)) for j in split.done]
-    summary = RunSummary(run_id=run_id, catalog=str(catalog), output="", preview=True)
-    finish_run(
-        store,
-        summary,
-        skipped + made,
-        prepared.rejects,
-        started_at=now_iso(),
-        provider="offline",
-        model="gpt-image-2",
-        approval_required=approval_required,
-    )
-    return summary, skipped + made
+    settings = Settings(templates_dir=TEMPLATES, approval_required=approval_required)
+    resources = Resources(provider or OfflinePreviewProvider(), store, SilentProgress())
+    return await run_request(request, request.settings_for(settings), resources, run_id)

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.cli.main import main
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.review.approval import (
     REJECTIONS_KEY,
     ApprovalError,
     RejectSelector,
     approve_run,
-    load_rejections,
-    prompt_notes,
 )
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import POINTER_KEY, load_latest
@@ -53,10 +52,8 @@ def test_held_run_publishes_only_on_approve_and_rejected_images_are_made_again(
     with pytest.raises(ApprovalError, match="approved already"):
         approve_run(store, "run-1")
 
-    notes = prompt_notes(load_rejections(store))
-    again, outcomes = make_run(
-        catalog, store, "run-2", templates=["product_card", "mobile_story"], notes=notes
-    )
+    # The next run reads the rejections from the store and asks for those slots again.
+    again, outcomes = make_run(catalog, store, "run-2", templates=["product_card", "mobile_story"])
     remade = {o.job.template: o for o in outcomes if o.status == "generated"}
     assert again.generated == 2  # exactly the two rejected slots, nothing else
     assert all("too dark" in o.job.prompt for o in remade.values())
@@ -90,11 +87,13 @@ def test_gate_on_in_the_flow_then_approve_on_the_command_line(
     monkeypatch.setenv("CATALOG_IMAGEGEN_APPROVAL", "required")
     out = tmp_path / "out"
     state = asyncio.run(
-        catalog_refresh(  # type: ignore[call-overload]
-            catalog=str(catalog_folder / "catalog.csv"),
-            output=str(out),
-            templates=["product_card"],
-            progress=False,
+        catalog_refresh(  # type: ignore[arg-type]
+            RunRequest(
+                catalog=str(catalog_folder / "catalog.csv"),
+                output=str(out),
+                templates=("product_card",),
+                progress=False,
+            ),
             return_state=True,
         )
     )

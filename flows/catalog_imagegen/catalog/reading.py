@@ -13,7 +13,7 @@ from pathlib import Path
 
 from catalog_imagegen.catalog.detect import chosen_format, detect_format
 from catalog_imagegen.catalog.excel import is_workbook, open_excel_table
-from catalog_imagegen.catalog.generic import read_generic
+from catalog_imagegen.catalog.generic import check_required_columns, read_generic
 from catalog_imagegen.catalog.merchant_center import read_merchant_center
 from catalog_imagegen.catalog.model import CatalogError, CatalogRead, Product, Reject
 from catalog_imagegen.catalog.shopify import read_shopify
@@ -46,6 +46,18 @@ def read_catalog(
     )
     enforce_strict(result, strict=strict)
     return result
+
+
+def check_catalog(path: str | Path, *, format: str | None = None, sheet: str | None = None) -> str:
+    """Can this file be read at all: it exists, opens as a table, and has the columns its format
+    needs. Reads the header and the first rows only, so a command can say so in a moment."""
+    file = Path(path)
+    chosen = chosen_format(format)
+    table = open_table(file, workbook=chosen == "excel", sheet=sheet)
+    columns = chosen if chosen in READERS else detect_format(table.columns)
+    if columns == "generic":
+        check_required_columns(table.columns, file=table.file)
+    return columns or "generic"
 
 
 def open_table(file: Path, *, workbook: bool = False, sheet: str | None = None) -> Table:

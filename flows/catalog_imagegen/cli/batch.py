@@ -14,7 +14,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK
 from catalog_imagegen.generation.batch.client import BatchApiError
 from catalog_imagegen.generation.batch.collect import CollectedBatch
@@ -24,16 +23,12 @@ from catalog_imagegen.generation.batch.runs import (
     Submitted,
     batch_context,
     collect_once,
-    new_batch_run_id,
     open_submissions,
-    submit_jobs,
-    uses_batch,
+    submit_request,
 )
 from catalog_imagegen.generation.batch.submissions import Submission
-from catalog_imagegen.pipeline import PlanRequest, plan_catalog
 from catalog_imagegen.planning.pricing import PriceTable
-from catalog_imagegen.planning.slices import SlicePlan, forecast, spend_control
-from catalog_imagegen.planning.templates import TemplateError
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
 from catalog_imagegen.storage.base import ObjectStore, StoreError
@@ -42,125 +37,38 @@ ENDPOINT_FLAGS = ("provider", "base_url")
 STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
 
 
-def add_batch_commands(commands: Any, add_store_flags: Any) -> None:
-    collect = commands.add_parser("collect", help="store and publish every finished batch")
-    add_store_flags(collect)
-    add_endpoint_flags(collect)
-    collect.add_argument("--wait", action="store_true", help="stay until no batch is open")
-    collect.add_argument(
-        "--resubmit", action="store_true", help="send again what expired or cancelled batches left"
-    )
-    collect.set_defaults(handler=collect_command)
-    cancel = commands.add_parser("cancel", help="cancel a run's open batches")
-    cancel.add_argument("run_id", help="the run id `run --via batch` printed")
-    add_store_flags(cancel)
-    add_endpoint_flags(cancel)
-    cancel.set_defaults(handler=cancel_command)
-
-
-def add_endpoint_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--provider", choices=["openai", "wisgate"], help="endpoint preset")
-    parser.add_argument("--base-url", help="any OpenAI-compatible endpoint")
-
-
-def add_via_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--via",
-        choices=("sync", "batch", "auto"),
-        help="synchronous requests, the Batch API (half price, up to 24 h), or auto: batch when "
-        "the plan would take longer than 2 h at --rpm (default: settings, else sync)",
-    )
-    parser.add_argument("--wait", action="store_true", help="batch: stay until collected")
-
-
 def batch_context_for(args: argparse.Namespace, **overrides: Any) -> BatchContext:
     flags = {name: getattr(args, name, None) for name in (*STORE_FLAGS, *ENDPOINT_FLAGS)}
     return batch_context(load_settings_with(**flags, **overrides))
 
 
-def batch_estimate_line(plan: SlicePlan, prices: PriceTable, settings: Settings) -> str:
-    """For ``--dry-run``: the same plan priced at the Batch API's prices, beside the sync one."""
-    batch_prices = prices.for_batch()
-    batch = forecast(plan, batch_prices, spend_control(settings, batch_prices))
-    return (
-        f"  estimated cost by batch (--via batch, results within 24 h): ${batch.estimated_cost:.2f}"
-    )
-
-
-def chosen_via(args: argparse.Namespace) -> str:
-    """The flag, else the settings' ``via`` (environment, settings file)."""
-    from catalog_imagegen.settings_file import load_settings
-
-    return str(getattr(args, "via", None) or load_settings().via)
-
-
-def batch_run_command(args: argparse.Namespace, via: str) -> int | None:
-    """``run --via batch``: submit what is not stored and not in an open batch. ``None`` when
-    ``auto`` chose synchronous requests."""
+def batch_run_command(request: RunRequest, settings: Settings, via: str, wait: bool) -> int | None:
+    """``run`` or ``backfill`` ``--via batch``: plan and select as the synchronous run would,
+    submit the slice and exit (``wait``: collect until done). ``None`` when ``auto`` chose
+    synchronous requests."""
     try:
-        context = batch_context_for(args, model=args.model)
+        context = batch_context(settings)
         context.store.check_access()
-        request = PlanRequest(
-            seasons=args.seasons,
-            templates=args.templates,
-            strict=args.strict,
-            catalog_format=args.format,
-            sheet=args.sheet,
-        )
-        prepared = plan_catalog(args.catalog, context.settings, request)
-    except (BatchModeError, CatalogError, TemplateError, SettingsFileError, StoreError) as error:
+        submitted = asyncio.run(submit_request(request, settings, via))
+    except (BatchModeError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if not uses_batch(via, context.settings, len(prepared.jobs)):
-        return None  # auto: the plan is small enough for synchronous requests
-    for reject in prepared.rejects:
-        print(reject.describe(), file=sys.stderr)
-    run_id = new_batch_run_id()
-    try:
-        submitted = asyncio.run(submit_jobs(context, prepared.jobs, args.catalog, run_id))
     except BatchApiError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURES
-    print_submitted(run_id, len(prepared.jobs), submitted, context.prices)
-    if args.wait:
-        return collect_until_done(context, run_id)
-    return EXIT_OK
-
-
-def batch_backfill_command(parameters: dict[str, Any], via: str, wait: bool) -> int | None:
-    """``backfill --via batch``: the slice a backfill would make, submitted in batches (with
-    ``--force``, also jobs an open batch holds). ``None`` when ``auto`` chose synchronous."""
-    from catalog_imagegen.cli.backfill import selection_from
-    from catalog_imagegen.planning.slices import plan_slice
-    from catalog_imagegen.storage.run_history import UnknownRun
-
-    selection = selection_from(parameters)
-    names = ("output", "model", *STORE_FLAGS, *ENDPOINT_FLAGS)
-    try:
-        context = batch_context(load_settings_with(**{k: parameters.get(k) for k in names}))
-        prepared = plan_catalog(parameters["catalog"], context.settings, PlanRequest())
-        run_id = new_batch_run_id()
-        plan = plan_slice(prepared.jobs, selection, context.store, run_id, recover=False)
-    except (BatchModeError, CatalogError, TemplateError, SettingsFileError, StoreError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UnknownRun as error:  # --only-failed RUN_ID names no run
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    if not uses_batch(via, context.settings, len(plan.todo)):
-        return None
-    jobs, catalog = plan.todo, parameters["catalog"]
-    submitted = asyncio.run(submit_jobs(context, jobs, catalog, run_id, force=selection.force))
-    print_submitted(run_id, len(plan.todo), submitted, context.prices)
+    if submitted is None:
+        return None  # auto: the plan is small enough for synchronous requests
+    run_id, done = submitted
+    print_submitted(run_id, done, context.prices)
     return collect_until_done(context, run_id) if wait else EXIT_OK
 
 
-def print_submitted(run_id: str, planned: int, submitted: Submitted, prices: PriceTable) -> None:
+def print_submitted(run_id: str, submitted: Submitted, prices: PriceTable) -> None:
     jobs = [job for s in submitted.submissions for job in (*s.jobs, *s.held)]
     batch_cost = sum(prices.estimate(job) or 0.0 for job in jobs)
     print(
-        f"Run {run_id}: {planned} images planned, {submitted.done} already stored, "
-        f"{len(submitted.in_batch)} already in open batches, {len(jobs)} submitted in "
+        f"Run {run_id}: {submitted.done} already stored, "
+        f"{submitted.in_batch} already in open batches, {len(jobs)} submitted in "
         f"{len(submitted.submissions)} batches (estimated ${batch_cost:.2f} at batch prices)"
     )
     for s in submitted.submissions:

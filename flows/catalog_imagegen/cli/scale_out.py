@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from catalog_imagegen.request import RunRequest
     from catalog_imagegen.settings import Settings
 
 NO_SERVER = (
@@ -16,7 +17,7 @@ NO_SERVER = (
 )
 
 
-def add_deploy_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_deploy_command(commands: argparse._SubParsersAction[Any]) -> None:
     deploy = commands.add_parser(
         "deploy", help="register the shard deployment on a process work pool (for --shards)"
     )
@@ -46,7 +47,7 @@ def deploy_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def sharded_run_command(args: argparse.Namespace) -> int:
+def sharded_run_command(args: argparse.Namespace, request: RunRequest, settings: Settings) -> int:
     from catalog_imagegen.flows.scale_out import (
         catalog_sharded_run,
         deploy_shard_flow,
@@ -57,20 +58,10 @@ def sharded_run_command(args: argparse.Namespace) -> int:
         ShardingError,
         split_budget,
     )
-    from catalog_imagegen.settings_file import load_settings
 
     if not api_url():
         print(f"error: {NO_SERVER}", file=sys.stderr)
         return 2
-    settings = load_settings().with_overrides(
-        output=args.output,
-        concurrency=args.concurrency,
-        rpm=args.rpm,
-        model=args.model,
-        bucket=args.bucket,
-        prefix=args.prefix,
-        public_base_url=args.public_base_url,
-    )
     try:
         split_budget(settings.concurrency, settings.rpm, args.shards)
     except ShardingError as error:
@@ -87,7 +78,7 @@ def sharded_run_command(args: argparse.Namespace) -> int:
         return 2
     state: Any = asyncio.run(
         catalog_sharded_run(  # type: ignore[arg-type]
-            parameters=shared_parameters(args, settings),
+            request=shared_request(request, settings),
             shards=args.shards,
             concurrency=settings.concurrency,
             rpm=settings.rpm,
@@ -97,28 +88,20 @@ def sharded_run_command(args: argparse.Namespace) -> int:
     return report(state)
 
 
-def shared_parameters(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """The run's flags as every shard's parameters. Where images go and which model makes them are
+def shared_request(request: RunRequest, settings: Settings) -> RunRequest:
+    """The run's request as every shard gets it. Where images go and which model makes them are
     settled here, so every shard agrees whatever its worker's environment says. Workers run in a
     temporary directory, so local paths become absolute: a folder every worker reaches, or S3."""
-    return {
-        "catalog": reachable(args.catalog),
-        "output": None if settings.bucket else reachable(settings.output),
-        "seasons": args.seasons,
-        "templates": args.templates,
-        "max_images": args.max_images,
-        "max_cost": args.max_cost,
-        "model": settings.model,
-        "strict": args.strict,
-        "catalog_format": args.format,
-        "sheet": args.sheet,
-        "provider": args.provider,
-        "base_url": args.base_url,
-        "bucket": settings.bucket,
-        "prefix": settings.prefix or None,
-        "public_base_url": settings.public_base_url,
-        "approval": args.require_approval,
-    }
+    return request.model_copy(
+        update={
+            "catalog": reachable(request.catalog),
+            "output": None if settings.bucket else reachable(settings.output),
+            "model": settings.model,
+            "bucket": settings.bucket,
+            "prefix": settings.prefix or None,
+            "public_base_url": settings.public_base_url,
+        }
+    )
 
 
 def reachable(location: str) -> str:

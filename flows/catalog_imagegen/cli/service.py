@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
-def add_service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_service_commands(commands: argparse._SubParsersAction[Any]) -> None:
     approve = commands.add_parser("approve", help="publish a run held for approval")
     approve.add_argument("run_id", help="the run to publish (see its review page)")
     approve.add_argument(
@@ -34,6 +35,32 @@ def add_service_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     serve.add_argument("--inbox", help="inbox the file-drop deployment polls")
     serve.add_argument("--catalog", help="catalog the seasonal refresh reads")
     serve.set_defaults(handler=serve_command)
+
+
+def add_server_command(commands: argparse._SubParsersAction[Any]) -> None:
+    server = commands.add_parser(
+        "server", help="the shared local Prefect server that runs start (status, stop)"
+    )
+    server.add_argument("action", choices=("status", "stop"))
+    server.set_defaults(handler=server_command)
+
+
+def server_command(args: argparse.Namespace) -> int:
+    from catalog_imagegen.flows.local_server import running_server, stop_server
+
+    if args.action == "stop":
+        stopped = stop_server()
+        print(f"stopped the local Prefect server at {stopped.url}" if stopped else "not running")
+        return 0
+    state = running_server()
+    if state is None:
+        print("not running (the next run starts it)")
+        return 0
+    ui = state.url.removesuffix("/api")
+    print(
+        f"running: API {state.url}, UI {ui} (pid {state.pid}); stop: catalog-imagegen server stop"
+    )
+    return 0
 
 
 def approve_command(args: argparse.Namespace) -> int:

@@ -13,6 +13,11 @@ from typing import Any
 EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 1, 2, 3, 4
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop like Ctrl-C does, keeping what is stored (Prefect lets a KeyboardInterrupt
+    through its tasks and flows, where an ordinary exception would only fail one task)."""
+
+
 def report_state(state: Any) -> int:
     """Print a finished run's summary (or its one-line error) and choose the exit code."""
     summary = state.result(raise_on_failure=False)

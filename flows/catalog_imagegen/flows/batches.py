@@ -13,9 +13,9 @@ from catalog_imagegen.generation.batch.runs import (
     BatchModeError,
     batch_context,
     collect_once,
-    submit_catalog,
+    submit_request,
 )
-from catalog_imagegen.pipeline import PlanRequest
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 
@@ -39,12 +39,10 @@ async def batch_collect(output: str | None = None, resubmit: bool = False) -> An
     return Completed(message=f"{len(collected)} batches collected")
 
 
-async def submit_in_batches(
-    settings: Settings, catalog: str, seasons: list[str], via: str
-) -> Any | None:
-    """Submit the seasonal refresh in batches; ``None`` when ``auto`` chose synchronous."""
+async def submit_in_batches(request: RunRequest, settings: Settings, via: str) -> Any | None:
+    """Submit a request in batches; ``None`` when ``auto`` chose synchronous requests."""
     try:
-        submitted = await submit_catalog(settings, catalog, PlanRequest(seasons=seasons), via)
+        submitted = await submit_request(request, settings, via)
     except (BatchModeError, BatchApiError) as error:
         return Failed(message=str(error))
     if submitted is None:
@@ -53,7 +51,7 @@ async def submit_in_batches(
     jobs = sum(len(s.jobs) + len(s.held) for s in done.submissions)
     message = (
         f"run {run_id}: {jobs} images submitted in {len(done.submissions)} batches, "
-        f"{done.done} already stored, {len(done.in_batch)} already in open batches"
+        f"{done.done} already stored, {done.in_batch} already in open batches"
     )
     get_run_logger().info(message)
     return Completed(message=message)

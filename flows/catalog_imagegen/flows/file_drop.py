@@ -13,6 +13,7 @@ minute; each file's run is a child flow run named after the file, visible in the
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -198,19 +199,23 @@ def watch_inbox(
 ) -> int:
     """``catalog-imagegen watch``: poll an inbox on this machine, without a Prefect server."""
     from catalog_imagegen.definitions import build_inbox, build_store
-    from catalog_imagegen.flows.refresh import catalog_refresh
+    from catalog_imagegen.request import RunRequest
     from catalog_imagegen.settings_file import load_settings_with
 
     settings = load_settings_with(inbox=location, output=output)
     if not settings.inbox:
-        print("error: give an inbox folder (or set CATALOG_IMAGEGEN_INBOX)")
+        print("error: give an inbox folder (or set CATALOG_IMAGEGEN_INBOX)", file=sys.stderr)
         return 2
+    if "://" not in settings.inbox and not Path(settings.inbox).is_dir():
+        print(f"error: {settings.inbox}: no such inbox folder", file=sys.stderr)
+        return 2
+    from catalog_imagegen.flows.refresh import catalog_refresh
+
     inbox, store = build_inbox(settings.inbox), build_store(settings)
 
     async def run_catalog(path: str) -> RunResult:
-        state = await catalog_refresh(
-            catalog=path, output=settings.output, progress=settings.progress, return_state=True
-        )
+        request = RunRequest(catalog=path, output=settings.output, progress=settings.progress)
+        state = await catalog_refresh(request, return_state=True)
         return await run_result(state)
 
     print(f"watching {inbox.describe()} (files unchanged for {settle:.0f}s are run)")

@@ -1,18 +1,16 @@
 """The ``catalog_refresh`` Prefect flow: catalog in, images and a storefront manifest out.
 
-The flow reads like its sentence: read and plan the catalog, skip what is already stored, make the
-rest in chunks, publish the manifest and reports. Jobs fan out inside coarse chunk tasks (a Prefect
-task per image costs ~10 ms and overloads SQLite past ~2,000 task runs); the chunk tasks overlap,
-sharing one ``ImageMaker`` whose slots bound the requests in flight across the whole run.
+The flow reads like its sentence: prepare the request's plan, select what is not stored yet, make
+it in chunks, publish the manifest and reports. Each step is a function of ``pipeline``; the flow
+adds tasks (so each step shows, and chunks overlap as task runs) and artifacts, nothing else.
+Jobs fan out inside coarse chunk tasks (a Prefect task per image costs ~10 ms and overloads SQLite
+past ~2,000 task runs); the chunk tasks share one ``ImageMaker``, whose slots bound the requests
+in flight across the whole run.
 """
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -27,207 +25,157 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
+from catalog_imagegen import pipeline
 from catalog_imagegen.catalog.model import CatalogError
-from catalog_imagegen.catalog.sources import SourceLoader
-from catalog_imagegen.definitions import (
-    PREVIEW_NOTICE,
-    Resources,
-    build_resources,
-    build_review,
-)
-from catalog_imagegen.generation.batch.submit import jobs_not_in_batches
+from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
-from catalog_imagegen.pipeline import PlanRequest, PreparedRun, chunk_jobs, plan_catalog
 from catalog_imagegen.planning.jobs import Job
-from catalog_imagegen.planning.slices import spend_control
-from catalog_imagegen.planning.templates import TemplateError, load_seasons, load_templates
-from catalog_imagegen.review.approval import load_rejections, prompt_notes
+from catalog_imagegen.planning.slices import SlicePlan
+from catalog_imagegen.planning.templates import PromptTemplate, TemplateError, load_seasons
+from catalog_imagegen.request import RequestError, RunRequest
 from catalog_imagegen.settings import Settings
-from catalog_imagegen.settings_file import load_settings_with
+from catalog_imagegen.settings_file import load_settings
 from catalog_imagegen.storage.base import StoreError
-from catalog_imagegen.storage.manifest import load_latest
-from catalog_imagegen.storage.publishing import RunSummary, finish_run
-from catalog_imagegen.storage.resume import DoneSplit, recover_entry, split_done
+from catalog_imagegen.storage.publishing import RunSummary
+from catalog_imagegen.storage.run_history import UnknownRun
+from catalog_imagegen.storage.run_lock import AlreadyRunning, acquire, idempotency_key
 
-CHUNKS_IN_FLIGHT = 3
-
-
-class JobBatch:
-    """A chunk of jobs handed to a task. A plain class, so Prefect does not walk every job."""
-
-    def __init__(self, number: int, jobs: Sequence[Job]) -> None:
-        self.number = number
-        self.jobs = jobs
-
-    def __repr__(self) -> str:
-        return f"JobBatch({self.number}, {len(self.jobs)} jobs)"
+BAD_INPUT = (CatalogError, TemplateError, RequestError, UnknownRun)
+ALREADY_RUNNING = "AlreadyRunning"  # the name of the state a locked-out run ends in
 
 
-class RunResults:
-    """Every job's outcome and the rejected rows, handed to the publishing task. A plain class:
-    Prefect walks list and dataclass parameters, which cost ~30 s for 10,000 outcomes."""
+class Opaque:
+    """A value handed to a task as is. Prefect walks list and dataclass parameters of tasks,
+    which cost ~30 s for 10,000 outcomes, and hashes them; a plain object it leaves alone."""
 
-    def __init__(self, outcomes: list[JobOutcome], prepared: PreparedRun) -> None:
-        self.outcomes = outcomes
-        self.rejects = prepared.rejects
-        self.catalog = prepared.catalog
+    def __init__(self, value: Any, label: str) -> None:
+        self.value = value
+        self.label = label
 
     def __repr__(self) -> str:
-        return f"RunResults({len(self.outcomes)} outcomes, {len(self.rejects)} rejects)"
+        return self.label
 
 
 @task(cache_policy=NO_CACHE)
-def read_and_plan(catalog: str, settings: Settings, request: PlanRequest) -> PreparedRun:
-    return plan_catalog(catalog, settings, request)
+def prepare_plan(request: RunRequest, settings: Settings, resources: Resources) -> Opaque:
+    prepared = pipeline.prepare(request, settings, resources.store)
+    return Opaque(prepared, f"{len(prepared.jobs)} jobs, {len(prepared.rejects)} rejects")
 
 
 @task(cache_policy=NO_CACHE)
-def find_done(
-    jobs: JobBatch, resources: Resources, run_id: str
-) -> tuple[DoneSplit, list[JobOutcome]]:
-    """Split off the jobs whose images are stored already; they are reported as skipped."""
-    latest = load_latest(resources.store)
-    split = split_done(jobs.jobs, resources.store, latest)
-    skipped = [
-        JobOutcome(
-            job,
-            "skipped",
-            entry=split.known.get(job.key) or recover_entry(job, resources.store, run_id),
-        )
-        for job in split.done
-    ]
-    return split, skipped
+def select_jobs(prepared: Opaque, request: RunRequest, resources: Resources, run_id: str) -> Opaque:
+    sliced = pipeline.select(prepared.value, request, resources.store, run_id)
+    return Opaque(sliced, f"{len(sliced.todo)} to make, {len(sliced.skipped)} stored")
 
 
-@task(cache_policy=NO_CACHE, task_run_name="make-images-{batch.number}")
-async def make_images(batch: JobBatch, maker: ImageMaker) -> list[JobOutcome]:
-    return await maker.make(batch.jobs)
+@task(cache_policy=NO_CACHE, task_run_name="make-images-{number}")
+async def make_images(number: int, jobs: Opaque, maker: ImageMaker) -> list[JobOutcome]:
+    outcomes: list[JobOutcome] = await maker.make(jobs.value)
+    return outcomes
 
 
 @task(cache_policy=NO_CACHE)
 def publish_results(
     resources: Resources,
     summary: RunSummary,
-    results: RunResults,
+    outcomes: Opaque,
+    prepared: Opaque,
     started_at: str,
-    approval_required: bool = False,
+    approval_required: bool,
 ) -> RunSummary:
-    finish_run(
-        resources.store,
+    return pipeline.publish(
+        resources,
         summary,
-        results.outcomes,
-        results.rejects,
+        outcomes.value,
+        prepared.value,
         started_at=started_at,
-        provider=resources.provider.name,
-        model=resources.provider.model,
-        catalog=results.catalog,
-        prices=resources.prices,
         approval_required=approval_required,
     )
-    return summary
 
 
-@flow(name="catalog_refresh", validate_parameters=False)
-async def catalog_refresh(
-    catalog: str,
-    output: str | None = None,
-    seasons: list[str] | None = None,
-    templates: list[str] | None = None,
-    concurrency: int | None = None,
-    rpm: int | None = None,
-    max_images: int | None = None,
-    model: str | None = None,
-    strict: bool = False,
-    progress: bool = True,
-    shard_index: int | None = None,
-    shard_count: int | None = None,
-    catalog_format: str | None = None,
-    sheet: str | None = None,
-    provider: str | None = None,
-    base_url: str | None = None,
-    bucket: str | None = None,
-    prefix: str | None = None,
-    public_base_url: str | None = None,
-    max_cost: float | None = None,
-    approval: bool | None = None,
-) -> State[Any]:
-    """Make every image a catalog needs that the store does not hold yet, and publish them."""
+@flow(name="catalog_refresh")
+async def catalog_refresh(request: RunRequest) -> State[Any]:
+    """Make every image the request's catalog needs that the store does not hold yet, and
+    publish them."""
+    return await run_flow(request)
+
+
+async def run_flow(request: RunRequest, *, locked: bool = False) -> State[Any]:
+    """The body both flows share. ``locked``: hold the request's run lock while making, so an
+    identical request started meanwhile (a double click, a retried webhook) does nothing."""
     logger = get_run_logger()
-    settings = load_settings_with(
-        provider=provider,
-        base_url=base_url,
-        output=output,
-        concurrency=concurrency,
-        rpm=rpm,
-        max_images=max_images,
-        max_cost=max_cost,
-        model=model,
-        progress=progress,
-        bucket=bucket,
-        prefix=prefix,
-        public_base_url=public_base_url,
-        approval_required=approval,
-    )
-    started_at = now_iso()
-    run_id = new_run_id()
+    started_at, run_id = now_iso(), pipeline.new_run_id()
     try:
+        settings = request.settings_for(load_settings())
         resources = build_resources(settings, load_seasons(settings.templates_dir))
-        resources.store.check_access()
-    except TemplateError as error:
+    except (TemplateError, ValueError) as error:
         logger.error(str(error))
         return Failed(message=str(error))
+    try:
+        resources.store.check_access()
+        prepared = prepare_plan(request, settings, resources)
+        sliced = select_jobs(prepared, request, resources, run_id)
     except StoreError as error:
         logger.error(str(error))
-        summary = RunSummary(
-            run_id=run_id,
-            catalog=catalog,
-            output=resources.store.describe(),
-            preview=resources.provider.is_preview,
-            stop_reason=str(error),
-        )
+        await resources.provider.aclose()
+        summary = pipeline.new_summary(request, resources, run_id, stop_reason=str(error))
         return Failed(message=f"run stopped: {error}", data=summary)
-    try:
-        request = PlanRequest(
-            seasons=seasons or (),
-            templates=templates or (),
-            strict=strict,
-            shard=(shard_index, shard_count) if shard_count and shard_index is not None else None,
-            catalog_format=catalog_format,
-            sheet=sheet,
-            prompt_notes=prompt_notes(load_rejections(resources.store)),
-        )
-        prepared = read_and_plan(catalog, settings, request)
-    except (CatalogError, TemplateError) as error:
+    except BAD_INPUT as error:
         logger.error(str(error))
         await resources.provider.aclose()
         return Failed(message=str(error))
-    for reject in prepared.rejects:
+    lock = None
+    if locked:
+        try:
+            key = idempotency_key(request.catalog, request.lock_parameters(settings))
+            lock = acquire(resources.store, key, run_id)
+        except AlreadyRunning as error:
+            logger.warning(str(error))
+            await resources.provider.aclose()
+            return Completed(name=ALREADY_RUNNING, message=str(error))
+    try:
+        summary = await make_and_publish(
+            request, settings, resources, run_id, started_at, prepared, sliced.value
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+        await resources.provider.aclose()
+    await report_artifacts(summary)
+    return final_state(summary)
+
+
+async def make_and_publish(
+    request: RunRequest,
+    settings: Settings,
+    resources: Resources,
+    run_id: str,
+    started_at: str,
+    prepared: Opaque,
+    sliced: SlicePlan,
+) -> RunSummary:
+    logger = get_run_logger()
+    for reject in prepared.value.rejects:
         logger.warning(reject.describe())
     if resources.provider.is_preview:
         logger.warning(PREVIEW_NOTICE)
-    split, skipped = find_done(JobBatch(0, prepared.jobs), resources, run_id)
-    split.todo = jobs_not_in_batches(split.todo, resources.store)
     logger.info(
         "%d images planned: %d already stored, %d to make",
-        len(prepared.jobs),
-        len(split.done),
-        len(split.todo),
+        len(sliced.todo) + len(sliced.skipped),
+        len(sliced.skipped),
+        len(sliced.todo),
     )
-    made, stop_reason = await make_all(split.todo, resources, settings, run_id, catalog)
-    summary = RunSummary(
-        run_id=run_id,
-        catalog=catalog,
-        output=resources.store.describe(),
-        preview=resources.provider.is_preview,
-        stop_reason=stop_reason,
-        selection={k: v for k, v in (("seasons", seasons), ("templates", templates)) if v},
+    made, stop_reason = await make_in_tasks(
+        sliced.todo, resources, settings, request, run_id, prepared.value.templates
     )
+    summary = pipeline.new_summary(request, resources, run_id, stop_reason)
     try:
         publish_results(
             resources,
             summary,
-            RunResults(skipped + made, prepared),
+            Opaque(sliced.skipped + made, "outcomes"),
+            prepared,
             started_at,
             settings.approval_required,
         )
@@ -236,75 +184,60 @@ async def catalog_refresh(
         # manifest, and every image stored so far is found by the next run.
         summary.stop_reason = f"could not publish the manifest ({error}); latest.json unchanged"
         logger.error(summary.stop_reason)
-    await resources.provider.aclose()
+    return summary
+
+
+async def make_in_tasks(
+    jobs: Sequence[Job],
+    resources: Resources,
+    settings: Settings,
+    request: RunRequest,
+    run_id: str,
+    templates: Mapping[str, PromptTemplate],
+) -> tuple[list[JobOutcome], str | None]:
+    """``pipeline.make`` with each chunk a task run, and a progress artifact."""
+    maker = pipeline.image_maker(resources, settings, request, run_id, templates)
+    artifact: UUID = await create_progress_artifact(
+        progress=0.0, key=None, description="images made"
+    )  # type: ignore[misc]
+
+    async def run_chunk(number: int, chunk: list[Job], maker: ImageMaker) -> list[JobOutcome]:
+        return await make_images(number, Opaque(chunk, f"{len(chunk)} jobs"), maker)
+
+    async def on_chunk(done: int, total: int) -> None:
+        await update_progress_artifact(artifact, progress=100.0 * done / max(total, 1))  # type: ignore[misc]
+
+    resources.progress.start(len(jobs), 0)
+    try:
+        return await pipeline.make(
+            jobs,
+            maker,
+            chunk_size=max(settings.chunk_size, settings.concurrency * 4),
+            run_chunk=run_chunk,
+            on_chunk=on_chunk,
+        )
+    finally:
+        await maker.close_all()
+        resources.progress.finish()
+
+
+async def report_artifacts(summary: RunSummary) -> None:
     await create_table_artifact(
         key="catalog-refresh-summary",
-        table=[{k: v for k, v in summary.as_dict().items() if not isinstance(v, list)}],
-        description=f"catalog_refresh {run_id}: {summary.generated} generated, "
+        table=[{k: v for k, v in summary.as_dict().items() if not isinstance(v, list | dict)}],
+        description=f"catalog_refresh {summary.run_id}: {summary.generated} generated, "
         f"{summary.skipped} skipped, {summary.failed} failed, "
         f"{summary.rejected_rows} rows rejected",
     )  # type: ignore[misc]
-    review = review_markdown(summary)
-    await create_markdown_artifact(key="catalog-refresh-review", markdown=review)  # type: ignore[misc]
+    await create_markdown_artifact(key="catalog-refresh-review", markdown=review_markdown(summary))  # type: ignore[misc]
+
+
+def final_state(summary: RunSummary) -> State[Any]:
     if not summary.ok:
         return Failed(message=failure_message(summary), data=summary)
     return Completed(
         message=f"{summary.generated} generated, {summary.skipped} skipped", data=summary
     )
-
-
-async def make_all(
-    jobs: list[Job], resources: Resources, settings: Settings, run_id: str, catalog: str
-) -> tuple[list[JobOutcome], str | None]:
-    control = spend_control(settings, resources.prices)
-    progress = resources.progress
-    progress.start(len(jobs), 0)
-    loader = source_loader_for(catalog)
-    # Placeholders have no product to measure: colour QA is for real images only.
-    preview = resources.provider.is_preview
-    review = None if preview else build_review(settings, load_templates(settings.templates_dir))
-    maker = ImageMaker(
-        resources.provider,
-        resources.store,
-        loader,
-        run_id=run_id,
-        concurrency=settings.concurrency,
-        control=control,
-        on_outcome=progress.advance,
-        review=review,
-    )
-    chunk_size = max(settings.chunk_size, settings.concurrency * 4)
-    outcomes: list[JobOutcome] = []
-    artifact = await create_progress_artifact(progress=0.0, key=None, description="images made")  # type: ignore[misc]
-    pending: set[asyncio.Task[list[JobOutcome]]] = set()
-    for number, chunk in enumerate(chunk_jobs(jobs, chunk_size), start=1):
-        pending.add(asyncio.ensure_future(make_images(JobBatch(number, chunk), maker)))
-        if len(pending) >= CHUNKS_IN_FLIGHT:
-            pending = await _collect(pending, outcomes, artifact, len(jobs))
-    while pending:
-        pending = await _collect(pending, outcomes, artifact, len(jobs))
-    await loader.aclose()
-    maker.close()
-    progress.finish()
-    return outcomes, control.stop_reason
-
-
-async def _collect(
-    pending: set[asyncio.Task[list[JobOutcome]]],
-    outcomes: list[JobOutcome],
-    artifact: UUID,
-    total: int,
-) -> set[asyncio.Task[list[JobOutcome]]]:
-    done, still = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-    for finished in done:
-        outcomes.extend(finished.result())
-    await update_progress_artifact(artifact, progress=100.0 * len(outcomes) / max(total, 1))  # type: ignore[misc]
-    return still
-
-
-def source_loader_for(catalog: str) -> SourceLoader:
-    """Relative photo paths in a catalog are relative to the catalog file's folder."""
-    return SourceLoader(Path(catalog).absolute().parent)
 
 
 def review_markdown(summary: RunSummary) -> str:
@@ -333,7 +266,3 @@ def failure_message(summary: RunSummary) -> str:
     if summary.not_dispatched:
         parts.append(f"{summary.not_dispatched} not dispatched")
     return "; ".join(parts)
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)

@@ -39,9 +39,10 @@ from catalog_imagegen.planning.sharding import (
     SHARD_DEPLOYMENT_NAME,
     ShardedSummary,
     combine_summaries,
-    shard_parameters,
+    shard_requests,
     split_budget,
 )
+from catalog_imagegen.request import RunRequest
 
 SUMMARY_ARTIFACT = "catalog-refresh-summary"  # written by ``catalog_refresh`` at the end of a run
 POLL_SECONDS = 2.0
@@ -79,9 +80,9 @@ async def shard_deployment_exists(name: str = SHARD_DEPLOYMENT_NAME) -> bool:
     return True
 
 
-@flow(name="catalog_sharded_run", validate_parameters=False)
+@flow(name="catalog_sharded_run")
 async def catalog_sharded_run(
-    parameters: dict[str, Any],
+    request: RunRequest,
     shards: int,
     concurrency: int,
     rpm: int | None = None,
@@ -89,21 +90,24 @@ async def catalog_sharded_run(
 ) -> State[Any]:
     """Run ``catalog_refresh`` as ``shards`` deployment runs that share one provider budget.
 
-    ``parameters`` are the shard flow's own (catalog, output, seasons, ...): locations every worker
-    reaches and never a secret. ``concurrency`` and ``rpm`` are the account's totals.
+    ``request`` holds locations every worker reaches and never a secret. ``concurrency`` and
+    ``rpm`` are the account's totals.
     """
     logger = get_run_logger()
     budgets = split_budget(concurrency, rpm, shards)
-    per_shard = shard_parameters(parameters, budgets)
+    per_shard = shard_requests(request, budgets)
     logger.info(
         "%d shards of %s: request slots %s, images/min %s",
         shards,
-        parameters.get("catalog"),
+        request.catalog,
         [b.concurrency for b in budgets],
         [b.rpm for b in budgets],
     )
     runs = await asyncio.gather(
-        *(run_shard(deployment, p, f"shard-{p['shard_index'] + 1}-of-{shards}") for p in per_shard)
+        *(
+            run_shard(deployment, r, f"shard-{index + 1}-of-{shards}")
+            for index, r in enumerate(per_shard)
+        )
     )
     reports = [
         (
@@ -124,11 +128,11 @@ async def catalog_sharded_run(
     return Completed(message=combined.describe(), data=combined)
 
 
-async def run_shard(deployment: str, parameters: dict[str, Any], name: str) -> FlowRun:
+async def run_shard(deployment: str, request: RunRequest, name: str) -> FlowRun:
     """One shard as a deployment run (a child of this flow run), once it has finished."""
     run: FlowRun = await arun_deployment(
         deployment,
-        parameters=parameters,
+        parameters={"request": request.model_dump(mode="json")},
         flow_run_name=name,
         timeout=None,  # as long as it takes: a big shard runs for hours
         poll_interval=POLL_SECONDS,

@@ -27,6 +27,7 @@ from catalog_imagegen.flows.batches import batch_collect, submit_in_batches
 from catalog_imagegen.flows.file_drop import RunResult, poll_inbox, run_result
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.planning.season_calendar import load_calendar, seasons_to_refresh
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings_with
 
@@ -59,17 +60,16 @@ async def seasonal_refresh(
         ", ".join(seasons),
         settings.season_lead_days,
     )
-    if (via or settings.via) != "sync" and settings.api_key:  # previews need no batch
-        state = await submit_in_batches(settings, settings.catalog, seasons, via or settings.via)
+    request = RunRequest(
+        catalog=settings.catalog, output=settings.output, seasons=tuple(seasons), progress=False
+    )
+    chosen = via or settings.via
+    if chosen != "sync" and settings.api_key:  # offline previews need no batch
+        state = await submit_in_batches(request, request.settings_for(settings), chosen)
         if state is not None:
             return state
-    return await catalog_refresh(  # its final state (and summary) becomes this run's
-        catalog=settings.catalog,
-        output=settings.output,
-        seasons=seasons,
-        progress=False,
-        return_state=True,
-    )
+    # Its final state (and summary) becomes this run's.
+    return await catalog_refresh(request, return_state=True)
 
 
 @flow(name="catalog_file_drop", validate_parameters=False)
@@ -85,9 +85,8 @@ async def catalog_file_drop(
 
     async def run_catalog(path: str) -> RunResult:
         refresh = catalog_refresh.with_options(flow_run_name=f"drop-{path.rsplit('/', 1)[-1]}")
-        state = await refresh(
-            catalog=path, output=settings.output, progress=False, return_state=True
-        )
+        request = RunRequest(catalog=path, output=settings.output, progress=False)
+        state = await refresh(request, return_state=True)
         return await run_result(state)
 
     outcomes = await poll_inbox(inbox_store, store, run_catalog, settle=settle)
@@ -101,7 +100,7 @@ async def catalog_file_drop(
 
 
 def serve_deployments(settings: Settings) -> None:
-    """Register both deployments with the Prefect server and run their flow runs until stopped."""
+    """Register the deployments with the Prefect server and run their flow runs until stopped."""
     # Module entrypoints: the runner imports the flows from the installed package, whatever
     # directory `serve` was started in.
     refresh = seasonal_refresh.to_deployment(

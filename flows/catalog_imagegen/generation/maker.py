@@ -95,6 +95,11 @@ class ImageMaker:
     def close(self) -> None:
         self._workers.shutdown(wait=True)
 
+    async def close_all(self) -> None:
+        """Close the photo loader's connections and the storing threads (not the provider)."""
+        await self.sources.aclose()
+        self.close()
+
     async def make(self, jobs: Sequence[Job]) -> list[JobOutcome]:
         """Make ``jobs``; a dependent must come in the same call as its base (or after it)."""
         loop = asyncio.get_running_loop()

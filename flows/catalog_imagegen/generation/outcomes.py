@@ -112,6 +112,7 @@ def entry_for(
         season=job.season,
         template=job.template,
         template_version=job.template_version,
+        template_label=job.template_label,
         key=job.key,
         storage_key=storage_key,
         url=url,

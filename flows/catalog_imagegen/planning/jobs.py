@@ -36,6 +36,7 @@ class Job:
     redo: str | None = None
     base_storage_key: str | None = None
     base_sha256: str | None = None
+    template_label: str = ""  # the template's given name for its version, if it has one
 
     @property
     def storage_key(self) -> str:

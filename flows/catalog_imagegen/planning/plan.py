@@ -208,6 +208,7 @@ def _job(
         season=season.name,
         template=template.name,
         template_version=template.version,
+        template_label=template.label,
         prompt=prompt,
         mode=mode,
         settings=settings,

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog_imagegen.request import RunRequest, Shard
+
 SHARD_FLOW = "catalog_refresh"
 SHARD_DEPLOYMENT = "catalog-shard"
 SHARD_DEPLOYMENT_NAME = f"{SHARD_FLOW}/{SHARD_DEPLOYMENT}"
@@ -57,33 +59,29 @@ def split_budget(concurrency: int, rpm: int | None, shards: int) -> list[ShardBu
     return [ShardBudget(s, r) for s, r in zip(slots, rates, strict=True)]
 
 
-def shard_parameters(
-    run: Mapping[str, Any], budgets: Sequence[ShardBudget]
-) -> list[dict[str, Any]]:
-    """The ``catalog_refresh`` parameters of every shard: the run's, its budget, its index.
+def shard_requests(run: RunRequest, budgets: Sequence[ShardBudget]) -> list[RunRequest]:
+    """Every shard's request: the run's, with its share of the budget and its index.
 
     ``run`` holds only what every worker can use as given: locations every worker reaches, never
-    a secret (workers read OPENAI_API_KEY and AWS credentials from their own environment).
+    a secret (workers read their API key and AWS credentials from their own environment).
     ``max_images`` and ``max_cost`` are split like the budget, so the run's caps still hold.
     """
     count = len(budgets)
-    images = split_evenly(run["max_images"], count) if run.get("max_images") else None
-    costs = [run["max_cost"] / count] * count if run.get("max_cost") else None
+    images = split_evenly(run.max_images, count) if run.max_images else None
     shards = []
     for index, budget in enumerate(budgets):
-        parameters = {k: v for k, v in run.items() if v is not None and v != []}
-        parameters.update(
-            concurrency=budget.concurrency,
-            rpm=budget.rpm,
-            shard_index=index,
-            shard_count=count,
-            progress=False,
+        shards.append(
+            run.model_copy(
+                update={
+                    "concurrency": budget.concurrency,
+                    "rpm": budget.rpm,
+                    "shard": Shard(index=index, count=count),
+                    "progress": False,
+                    "max_images": images[index] if images else run.max_images,
+                    "max_cost": run.max_cost / count if run.max_cost else run.max_cost,
+                }
+            )
         )
-        if images:
-            parameters["max_images"] = images[index]
-        if costs:
-            parameters["max_cost"] = costs[index]
-        shards.append({k: v for k, v in parameters.items() if v is not None})
     return shards
 
 

@@ -98,6 +98,9 @@ class Forecast:
     estimated_cost: float
     unpriced: int
     stop_reason: str | None = None
+    # The job keys the run would request and those it would skip as stored, in plan order.
+    to_make: list[str] = field(default_factory=list)
+    to_skip: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         by_state = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in self.states.items())
@@ -125,12 +128,14 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
     generate = cost = 0.0
     unpriced = 0
     refusal = None
+    to_make = []
     for job in plan.todo:
         refused = control.claim(job)
         if refused:
             refusal = refusal or refused
             continue
         generate += 1
+        to_make.append(job.key)
         estimate = prices.estimate(job)
         unpriced += estimate is None
         cost += estimate or 0.0
@@ -145,4 +150,6 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
         estimated_cost=round(cost, 6),
         unpriced=unpriced,
         stop_reason=refusal,
+        to_make=to_make,
+        to_skip=[outcome.job.key for outcome in plan.skipped],
     )

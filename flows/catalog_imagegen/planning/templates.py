@@ -21,7 +21,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -34,7 +34,14 @@ from catalog_imagegen.generation.providers.base import ImageSettings, Mode
 VariantStrategy = Literal["independent", "edit_source", "chain"]
 _FRONT_MATTER = re.compile(r"\A\{#-?(.*?)-?#\}\n?", re.DOTALL)
 _SETTING_FIELDS = {f for f in ImageSettings.__dataclass_fields__}
-_TEMPLATE_FIELDS = {"description", "mode", "variant_strategy", "mask", "reference_images"}
+_TEMPLATE_FIELDS = {
+    "description",
+    "mode",
+    "variant_strategy",
+    "mask",
+    "reference_images",
+    "label",
+}
 SEASONS_FILE = "seasons.toml"
 
 
@@ -72,6 +79,7 @@ class PromptTemplate:
     mask: str | None = None  # path of a mask PNG, relative to the templates folder
     reference_images: tuple[str, ...] = ()
     path: str = ""
+    label: str = ""  # a name people give this version ("product-card-v3"); the hash still rules
     compiled: jinja2.Template | None = field(default=None, compare=False, repr=False)
     globals: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -111,6 +119,16 @@ def load_templates(folder: Path) -> dict[str, PromptTemplate]:
     return templates
 
 
+def load_template_file(path: Path, folder: Path, *, name: str) -> PromptTemplate:
+    """A template file from anywhere (a draft), loaded as template ``name`` of ``folder``: it may
+    include the folder's files, and its masks and references are the folder's."""
+    environment = _environment(path.parent, folder)
+    try:
+        return replace(_load_template(environment, path), name=name)
+    except OSError as error:
+        raise TemplateError(f"{path}: cannot read the template ({error.strerror})") from None
+
+
 def load_seasons(folder: Path) -> dict[str, Season]:
     path = folder / SEASONS_FILE
     try:
@@ -135,9 +153,9 @@ def load_seasons(folder: Path) -> dict[str, Season]:
     return seasons
 
 
-def _environment(folder: Path) -> ImmutableSandboxedEnvironment:
+def _environment(*folders: Path) -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,
@@ -181,6 +199,7 @@ def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplat
         mask=settings.get("mask"),
         reference_images=tuple(settings.get("reference_images", ())),
         path=str(path),
+        label=str(settings.get("label", "")),
         compiled=compiled,
         globals=dict(compiled.globals),
     )

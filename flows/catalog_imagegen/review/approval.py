@@ -24,6 +24,7 @@ from catalog_imagegen.storage.manifest import (
     flatten,
     publish,
 )
+from catalog_imagegen.storage.run_history import UnknownRun, check_run_id
 
 REJECTIONS_KEY = "manifests/rejections.json"
 Slot = tuple[str, str, str, str]  # sku, colour_key, season, template
@@ -95,6 +96,10 @@ def approve_run(
 
 
 def run_entries(store: ObjectStore, run_id: str) -> list[ManifestEntry]:
+    try:
+        check_run_id(run_id)
+    except UnknownRun as error:
+        raise ApprovalError(str(error)) from None
     stored = store.get(f"{RUNS_PREFIX}{run_id}.json")
     if stored is None:
         raise ApprovalError(f"no run {run_id} in {store.describe()}")

@@ -44,6 +44,14 @@ class ReviewCell:
     label: str
     reason: str = ""
     image_key: str | None = None
+    template_label: str = ""
+
+    @property
+    def version(self) -> str:
+        """``template product-card-v3 (c2cfff0f5e64)``, or ``template c2cfff0f5e64``."""
+        if self.template_label:
+            return f"template {self.template_label} ({self.template_version})"
+        return f"template {self.template_version}"
 
 
 def render_review_page(
@@ -74,6 +82,7 @@ def cell_for(outcome: JobOutcome) -> ReviewCell:
         label=job.label,
         reason=outcome.reason,
         image_key=image_key if outcome.status in ("generated", "skipped") else None,
+        template_label=job.template_label,
     )
 
 
@@ -156,7 +165,7 @@ def _grid_html(template: str, outcomes: Sequence[JobOutcome], page_dir: str) -> 
 def _cell_html(cell: ReviewCell | None, page_dir: str) -> str:
     if cell is None:
         return "<td class='none'>not planned</td>"
-    version = f"template {cell.template_version}"
+    version = cell.version
     # The prompt appears once per cell (pages of big runs hold tens of thousands of cells).
     details = f"<details><summary>prompt</summary><p>{_text(cell.prompt)}</p></details>"
     status = STATUS_WORDS.get(cell.status, cell.status)

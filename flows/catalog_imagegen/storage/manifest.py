@@ -52,6 +52,7 @@ class ManifestEntry:
     base: str | None = None
     alternates: tuple[str, ...] = ()
     flags: tuple[Mapping[str, Any], ...] = ()
+    template_label: str = ""  # the template version's given name, when it has one
 
     @property
     def slot(self) -> tuple[str, str, str, str]:
@@ -64,6 +65,8 @@ class ManifestEntry:
         data["variant_skus"] = list(self.variant_skus)
         data["alternates"] = list(self.alternates)
         data["flags"] = [dict(flag) for flag in self.flags]
+        if not self.template_label:
+            data.pop("template_label")  # unlabelled templates: the manifest stays as it was
         return data
 
     @classmethod

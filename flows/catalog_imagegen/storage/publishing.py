@@ -178,6 +178,7 @@ def ledger_row(
         "season": job.season,
         "template": job.template,
         "template_version": job.template_version,
+        **({"template_label": job.template_label} if job.template_label else {}),
         "status": outcome.status,
         "attempts": outcome.attempts,
     }

@@ -7,6 +7,7 @@ only the runs asked for are read.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from catalog_imagegen.planning.selection import LAST_RUN, Slot
 from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.manifest import RUNS_PREFIX
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class UnknownRun(LookupError):
@@ -48,8 +51,17 @@ def run_ids(store: ObjectStore) -> list[str]:
     return sorted(ids)
 
 
+def check_run_id(run_id: str) -> str:
+    """A run id names one run manifest: no path separators, no ``..``, nothing else."""
+    if not RUN_ID.fullmatch(run_id) or ".." in run_id:
+        raise UnknownRun(f"{run_id!r} is not a run id (they look like 20261130T120000Z-1a2b3c)")
+    return run_id
+
+
 def load_run(store: ObjectStore, run_id: str) -> RunRecord:
     """A run by id, or the latest run for ``LAST_RUN``."""
+    if run_id != LAST_RUN:
+        check_run_id(run_id)
     if run_id == LAST_RUN:
         ids = run_ids(store)
         if not ids:
@@ -86,6 +98,16 @@ def status_line(run: RunRecord) -> dict[str, Any]:
         "actual_cost": cost,
         "preview": run.document.get("preview", False),
         "stop_reason": summary.get("stop_reason") or "",
+        "template_labels": _labels(run.document.get("jobs", [])),
+    }
+
+
+def _labels(rows: list[Mapping[str, Any]]) -> dict[str, str]:
+    """``{template: "product-card-v3 (c2cfff0f5e64)"}`` for the labelled templates a run used."""
+    return {
+        row["template"]: f"{row['template_label']} ({row['template_version']})"
+        for row in rows
+        if row.get("template_label")
     }
 
 

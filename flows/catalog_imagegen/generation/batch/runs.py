@@ -8,10 +8,8 @@ and what an open batch holds, submit the rest; collect every finished batch and 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +17,22 @@ from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.definitions import build_provider, build_review, build_store
 from catalog_imagegen.generation.batch.client import BatchClient
 from catalog_imagegen.generation.batch.collect import BatchCollector, CollectedBatch
-from catalog_imagegen.generation.batch.submissions import Submission, load_submissions
-from catalog_imagegen.generation.batch.submit import (
-    BatchSender,
+from catalog_imagegen.generation.batch.submissions import (
+    Submission,
+    load_submissions,
     not_in_open_batches,
-    recover_lost,
 )
+from catalog_imagegen.generation.batch.submit import BatchSender, recover_lost
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import RunControl
-from catalog_imagegen.pipeline import PlanRequest, plan_catalog
+from catalog_imagegen.pipeline import new_run_id, prepare
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.pricing import PriceTable, load_price_table
+from catalog_imagegen.planning.slices import plan_slice
 from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
-from catalog_imagegen.storage.manifest import load_latest
-from catalog_imagegen.storage.resume import split_done
 
 
 class BatchModeError(ValueError):
@@ -65,28 +63,24 @@ def uses_batch(via: str, settings: Settings, planned: int) -> bool:
 @dataclass(slots=True)
 class Submitted:
     done: int
-    in_batch: dict[str, Submission]
+    in_batch: int  # selected jobs left out because an open batch holds them
     submissions: list[Submission]
 
 
 async def submit_jobs(
-    context: BatchContext, jobs: Sequence[Job], catalog: str, run_id: str, *, force: bool = False
-) -> Submitted:
-    """Submit what is not stored and not in an open batch (``force``: even if it is)."""
-    store = context.store
+    context: BatchContext, jobs: Sequence[Job], catalog: str, run_id: str
+) -> list[Submission]:
+    """Send ``jobs`` (a request's selected slice: nothing stored, nothing in an open batch)."""
     client = context.client()
+    sources = SourceLoader(catalog_folder(catalog))
     try:
-        await recover_lost(client, store)
-        split = await asyncio.to_thread(split_done, jobs, store, load_latest(store))
-        free, in_batch = await asyncio.to_thread(not_in_open_batches, split.todo, store)
-        if force:
-            free, in_batch = split.todo, {}
-        sources = SourceLoader(catalog_folder(catalog))
-        sender = BatchSender(client, store, sources, context.settings.model, run_id, catalog)
-        submissions = await sender.submit(free) if free else []
-        await sources.aclose()
-        return Submitted(len(split.done), in_batch, submissions)
+        await recover_lost(client, context.store)
+        sender = BatchSender(
+            client, context.store, sources, context.settings.model, run_id, catalog
+        )
+        return await sender.submit(jobs) if jobs else []
     finally:
+        await sources.aclose()
         await client.aclose()
 
 
@@ -127,11 +121,6 @@ def open_submissions(store: ObjectStore, run_id: str | None) -> list[Submission]
     ]
 
 
-def new_batch_run_id() -> str:
-    """Shaped like a synchronous run's id (``flows.refresh.new_run_id``), without Prefect."""
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
 def _no_key() -> Any:
     raise BatchModeError("batch mode needs the provider's API key")
 
@@ -146,12 +135,24 @@ def batch_context(settings: Settings) -> BatchContext:
     return BatchContext(settings, build_store(settings), prices)
 
 
-async def submit_catalog(
-    settings: Settings, catalog: str, request: PlanRequest, via: str
+async def submit_request(
+    request: RunRequest, settings: Settings, via: str
 ) -> tuple[str, Submitted] | None:
-    """Plan ``catalog`` and submit it in batches; ``None`` when ``auto`` chose synchronous."""
-    prepared = await asyncio.to_thread(plan_catalog, catalog, settings, request)
-    if not uses_batch(via, settings, len(prepared.jobs)):
+    """Plan and select as a synchronous run would, then submit in batches; ``None`` when
+    ``auto`` chose synchronous requests."""
+    context = batch_context(settings)
+    run_id = new_run_id()
+    store = context.store
+    prepared = await asyncio.to_thread(prepare, request, settings, store)
+    # ``pipeline.select``'s steps, so the jobs an open batch holds can be counted.
+    selection = request.selection()
+    sliced = await asyncio.to_thread(
+        plan_slice, prepared.jobs, selection, store, run_id, recover=False
+    )
+    todo, in_batch = sliced.todo, dict[str, Submission]()
+    if not request.force:
+        todo, in_batch = await asyncio.to_thread(not_in_open_batches, sliced.todo, store)
+    if not uses_batch(via, settings, len(todo)):
         return None
-    run_id = new_batch_run_id()
-    return run_id, await submit_jobs(batch_context(settings), prepared.jobs, catalog, run_id)
+    submissions = await submit_jobs(context, todo, request.catalog, run_id)
+    return run_id, Submitted(len(sliced.skipped), len(in_batch), submissions)

@@ -11,7 +11,8 @@ Records hold whole jobs, so ``collect`` needs neither the catalog nor the templa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -135,3 +136,27 @@ def job_from_json(value: dict[str, Any]) -> Job:
             "settings": ImageSettings(**value["settings"]),
         }
     )
+
+
+def not_in_open_batches(
+    jobs: Sequence[Job], store: ObjectStore
+) -> tuple[list[Job], dict[str, Submission]]:
+    """``jobs`` less those an open batch may still make, and those, with their submission."""
+    open_keys = open_job_keys(s for s, _ in load_submissions(store))
+    free = [job for job in jobs if job.key not in open_keys]
+    in_batch = {job.key: open_keys[job.key] for job in jobs if job.key in open_keys}
+    return free, in_batch
+
+
+def jobs_not_in_batches(jobs: list[Job], store: ObjectStore) -> list[Job]:
+    """For synchronous runs and backfills: ``jobs`` less those an open batch will make."""
+    free, in_batch = not_in_open_batches(jobs, store)
+    if in_batch:
+        batches = sorted({s.batch_id or "(being created)" for s in in_batch.values()})
+        logging.getLogger(__name__).warning(
+            "%d images are in open batches (%s): not sent again; `catalog-imagegen collect` "
+            "stores them",
+            len(in_batch),
+            ", ".join(batches),
+        )
+    return free

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from catalog_imagegen.generation.batch.submissions import (
     Submission,
     is_stale,
     load_submissions,
-    open_job_keys,
+    not_in_open_batches,
     record,
 )
 from catalog_imagegen.generation.batch.wire import endpoint_for, input_files, request_line
@@ -177,27 +176,3 @@ async def recover_lost(client: BatchClient, store: ObjectStore) -> list[Submissi
         await asyncio.to_thread(record, store, submission, etag)
         recovered.append(submission)
     return recovered
-
-
-def not_in_open_batches(
-    jobs: Sequence[Job], store: ObjectStore
-) -> tuple[list[Job], dict[str, Submission]]:
-    """``jobs`` less those an open batch may still make, and those, with their submission."""
-    open_keys = open_job_keys(s for s, _ in load_submissions(store))
-    free = [job for job in jobs if job.key not in open_keys]
-    in_batch = {job.key: open_keys[job.key] for job in jobs if job.key in open_keys}
-    return free, in_batch
-
-
-def jobs_not_in_batches(jobs: list[Job], store: ObjectStore) -> list[Job]:
-    """For synchronous runs and backfills: ``jobs`` less those an open batch will make."""
-    free, in_batch = not_in_open_batches(jobs, store)
-    if in_batch:
-        batches = sorted({s.batch_id or "(being created)" for s in in_batch.values()})
-        logging.getLogger(__name__).warning(
-            "%d images are in open batches (%s): not sent again; `catalog-imagegen collect` "
-            "stores them",
-            len(in_batch),
-            ", ".join(batches),
-        )
-    return free

@@ -1,0 +1,129 @@
+"""``run`` and ``backfill``, and ``--dry-run`` for both: one request, checked before anything
+starts, then forecast (no provider, no Prefect) or handed to its flow."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+from catalog_imagegen.catalog.detect import chosen_format
+from catalog_imagegen.catalog.reading import check_catalog
+from catalog_imagegen.cli.request_flags import request_from_args
+from catalog_imagegen.cli.summary import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    Terminated,
+    report_state,
+)
+from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.request import RunRequest
+from catalog_imagegen.settings import Settings
+from catalog_imagegen.settings_file import load_settings
+
+
+def checked_request(args: argparse.Namespace) -> tuple[RunRequest, Settings]:
+    """The flags' request and its settings, once the catalog opens with the columns it needs and
+    every season and template named exists. Raises the input error otherwise."""
+    request = request_from_args(args)
+    settings = request.settings_for(load_settings())
+    check_catalog(
+        request.catalog, format=chosen_format(request.catalog_format), sheet=request.sheet
+    )
+    request.check_names(
+        load_templates(settings.templates_dir), load_seasons(settings.templates_dir)
+    )
+    return request, settings
+
+
+def run_command(args: argparse.Namespace) -> int:
+    request, settings = checked_request(args)
+    if args.dry_run:
+        return dry_run_command(request, settings, as_json=args.json)
+    if args.shards:
+        from catalog_imagegen.cli.scale_out import sharded_run_command
+
+        return sharded_run_command(args, request, settings)
+    if (code := by_batch(request, settings, args.wait)) is not None:
+        return code
+    from catalog_imagegen.flows.local_server import use_local_server
+
+    use_local_server()
+    from catalog_imagegen.flows.refresh import catalog_refresh
+
+    return report_state(run_to_end(catalog_refresh(request, return_state=True)))
+
+
+def backfill_command(args: argparse.Namespace) -> int:
+    request, settings = checked_request(args)
+    if args.dry_run:
+        return dry_run_command(request, settings, as_json=args.json)
+    if (code := by_batch(request, settings, args.wait)) is not None:
+        return code
+    from catalog_imagegen.flows.local_server import use_local_server
+
+    use_local_server()
+    from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill
+
+    state = run_to_end(catalog_backfill(request, return_state=True))
+    if state.name == ALREADY_RUNNING:
+        print(state.message)
+        return EXIT_ALREADY_RUNNING
+    return report_state(state)
+
+
+def by_batch(request: RunRequest, settings: Settings, wait: bool) -> int | None:
+    """``--via batch`` (or ``auto`` choosing it): the exit code; ``None`` to run synchronously."""
+    via = request.via or settings.via
+    if via == "sync":
+        return None
+    from catalog_imagegen.cli.batch import batch_run_command
+
+    return batch_run_command(request, settings, via, wait)
+
+
+def run_to_end(flow_run: Any) -> Any:
+    """A flow run to its final state. Prefect turns SIGTERM into its own ``TerminationSignal``
+    inside a flow run; the command stops on it as it does on SIGTERM anywhere else."""
+    from prefect.exceptions import TerminationSignal
+
+    try:
+        return asyncio.run(flow_run)
+    except TerminationSignal:
+        raise Terminated from None
+
+
+def dry_run_command(request: RunRequest, settings: Settings, *, as_json: bool = False) -> int:
+    """Plan and select exactly as the run would, list the store, print the forecast."""
+    from catalog_imagegen import pipeline
+    from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.planning.pricing import load_price_table
+    from catalog_imagegen.storage.base import StoreError
+
+    try:
+        store = build_store(settings)
+        prepared = pipeline.prepare(request, settings, store)
+        prices = load_price_table(settings.prices_file)
+        forecast = pipeline.dry_run(prepared, request, settings, store, prices)
+        by_batch = pipeline.dry_run(prepared, request, settings, store, prices.for_batch())
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if as_json:
+        batch_cost = {"batch_estimated_cost": by_batch.estimated_cost}
+        print(json.dumps(asdict(forecast) | {"rejected_rows": len(prepared.rejects)} | batch_cost))
+        return EXIT_OK
+    print("\n".join(forecast.lines()))
+    print(
+        "  estimated cost by batch (--via batch, results within 24 h): "
+        f"${by_batch.estimated_cost:.2f}"
+    )
+    if prepared.rejects:
+        print(f"  {len(prepared.rejects)} catalog rows rejected (see `prompts` for details)")
+    if not settings.uses_real_provider:
+        print("  (no OPENAI_API_KEY: the real run would make offline previews, which cost nothing)")
+    return EXIT_OK

@@ -1,0 +1,47 @@
+"""``catalog-imagegen status``: the last runs in an output, what they did and what they cost."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from catalog_imagegen.cli.batch import open_batch_lines
+from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_OK
+from catalog_imagegen.definitions import build_store
+from catalog_imagegen.settings_file import load_settings_with
+from catalog_imagegen.storage.base import StoreError
+from catalog_imagegen.storage.run_history import recent_runs, status_line
+
+STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
+
+
+def status_command(args: argparse.Namespace) -> int:
+    try:
+        store = build_store(load_settings_with(**{k: getattr(args, k) for k in STORE_FLAGS}))
+        rows = [status_line(run) for run in recent_runs(store, args.limit)]
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not rows:
+        print(f"no runs yet in {store.describe()}")
+    for line in open_batch_lines(store):
+        print(line)
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+            continue
+        preview = " (preview, not charged)" if row["preview"] else ""
+        print(
+            f"{row['run']}  {row['started']} -> {row['finished']}  {row['catalog']} "
+            f"[{row['selection']}]\n  {row['done']} done, {row['skipped']} skipped, "
+            f"{row['failed']} failed, {row['not_dispatched']} not dispatched; "
+            f"estimated ${row['estimated_cost']:.2f}{_actual(row['actual_cost'])}{preview}"
+            + (f"\n  stopped: {row['stop_reason']}" if row["stop_reason"] else "")
+            + "".join(f"\n  {t}: {v}" for t, v in row["template_labels"].items())
+        )
+    return EXIT_OK
+
+
+def _actual(cost: float | None) -> str:
+    return "" if cost is None else f", actual ${cost:.2f}"

@@ -1,0 +1,168 @@
+"""The side-by-side page of a lab run: one row per slot, the current image and each draft's in
+columns, each prompt with its words removed and added against the current one, cost and flags.
+
+A static file next to the lab manifest (``lab/runs/{lab id}/index.html``), like the run's review
+page: no scripts, no external assets, relative image links, every text escaped. Pure: the lab
+manifest in, HTML out.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from catalog_imagegen.lab.prompt_diff import changed_words, word_diff
+from catalog_imagegen.lab.record import page_key
+from catalog_imagegen.review.page import STATUS_WORDS
+
+_DIFF_TAGS = {"same": "span", "removed": "del", "added": "ins"}
+
+
+def render_lab_page(document: Mapping[str, Any]) -> str:
+    lab_id = str(document.get("lab_id", ""))
+    versions = [str(v["name"]) for v in document.get("versions", [])]
+    page_dir = posixpath.dirname(page_key(lab_id))
+    head = "".join(f"<th>{_version_heading(v, document)}</th>" for v in document["versions"])
+    rows = "".join(_row_html(slot, versions, page_dir) for slot in document.get("slots", []))
+    body = [
+        f"<h1>Lab: {_text(document.get('template', ''))} <small>run {_text(lab_id)}</small></h1>",
+        _summary_html(document),
+        _choices_html(document.get("choices", [])),
+        f"<table class='lab'><tr><th>slot</th>{head}</tr>{rows}</table>",
+        *(f"<p class='reject'>{_text(r)}</p>" for r in document.get("rejects", [])),
+    ]
+    title = _text(f"Lab: {document.get('template', '')} {lab_id}")
+    return _PAGE.format(title=title, style=_STYLE, body="\n".join(body))
+
+
+def _version_heading(version: Mapping[str, Any], document: Mapping[str, Any]) -> str:
+    label = version.get("template_label") or ""
+    cost = document.get("cost_by_version", {}).get(version["name"], {}).get("estimated") or 0.0
+    return (
+        f"<span class='name'>{_text(version['name'])}</span>"
+        + (f" <span class='label'>{_text(label)}</span>" if label else "")
+        + f" <code>{_text(version['template_version'])}</code>"
+        + f"<br><small>${cost:.3f} estimated"
+        + (f" &middot; {_text(version['draft'])}" if version.get("draft") else "")
+        + "</small>"
+    )
+
+
+def _summary_html(document: Mapping[str, Any]) -> str:
+    cost = document.get("cost", {})
+    actual = cost.get("actual")
+    lines = [
+        f"Catalog <code>{_text(document.get('catalog', ''))}</code>, "
+        f"{len(document.get('slots', []))} slots, provider {_text(document.get('provider', ''))}"
+        f", model {_text(document.get('model', ''))}.",
+        f"Lab cost: <b class='cost'>${cost.get('estimated') or 0.0:.3f}</b> estimated"
+        + (f", ${actual:.3f} actual" if actual is not None else "")
+        + " (lab spend, not production spend).",
+        "Choose a version: <code>catalog-imagegen lab choose "
+        f"{_text(document.get('lab_id', ''))} VERSION --note &quot;why&quot;</code>",
+    ]
+    if document.get("preview"):
+        lines.append("Offline previews: flat colour cards, not generated photos.")
+    return "".join(f"<p>{line}</p>" for line in lines)
+
+
+def _choices_html(choices: Sequence[Mapping[str, Any]]) -> str:
+    if not choices:
+        return "<p class='choices'>No version chosen yet.</p>"
+    items = "".join(
+        f"<li><b>{_text(c.get('version'))}</b> chosen by {_text(c.get('by'))} on "
+        f"{_text(c.get('at'))}: {_text(c.get('note'))}</li>"
+        for c in choices
+    )
+    return f"<ul class='choices'>{items}</ul>"
+
+
+def _row_html(slot: Mapping[str, Any], versions: Sequence[str], page_dir: str) -> str:
+    images = slot.get("images", {})
+    current = images.get(versions[0], {}).get("prompt", "") if versions else ""
+    cells = "".join(
+        _cell_html(name, images.get(name), current, page_dir, is_current=number == 0)
+        for number, name in enumerate(versions)
+    )
+    heading = (
+        f"<th class='slot'>{_text(slot['sku'])}<br><small>{_text(slot.get('title', ''))}"
+        f"</small><br>{_text(slot['colour'])} &middot; {_text(slot['season'])}</th>"
+    )
+    return f"<tr>{heading}{cells}</tr>"
+
+
+def _cell_html(
+    name: str, image: Mapping[str, Any] | None, current: str, page_dir: str, *, is_current: bool
+) -> str:
+    if image is None:
+        return f"<td class='version none' data-version='{_text(name)}'>not planned</td>"
+    entry = image.get("entry")
+    status = STATUS_WORDS.get(image["status"], image["status"])
+    cost = (image.get("cost") or {}).get("estimated") or 0.0
+    caption = f"{_text(status)} &middot; ${cost:.3f}"
+    if entry:
+        src = quote(posixpath.relpath(entry["storage_key"], page_dir), safe="/")
+        picture = f"<a href='{src}'><img src='{src}' alt='{_text(name)}'></a>"
+    else:
+        picture = f"<p class='reason'>{_text(image.get('reason', ''))}</p>"
+    flags = (entry or {}).get("flags") or []
+    flag_html = "".join(f"<li class='flag'>{_text(_flag_text(f))}</li>" for f in flags)
+    prompt = _prompt_html(image["prompt"], current, is_current=is_current)
+    return (
+        f"<td class='version {_text(image['status'])}' data-version='{_text(name)}'>"
+        f"<figure>{picture}<figcaption>{caption}</figcaption></figure>"
+        f"<ul class='flags'>{flag_html}</ul>{prompt}</td>"
+    )
+
+
+def _prompt_html(prompt: str, current: str, *, is_current: bool) -> str:
+    if is_current:
+        return f"<p class='prompt'>{_text(prompt)}</p>"
+    runs = word_diff(current, prompt)
+    removed, added = changed_words(runs)
+    words = " ".join(_words_html(r.change, r.text) for r in runs)
+    return (
+        f"<p class='changes'>{removed} words removed, {added} added</p>"
+        f"<p class='prompt diff'>{words}</p>"
+    )
+
+
+def _words_html(change: str, text: str) -> str:
+    tag = _DIFF_TAGS[change]
+    return f"<{tag}>{_text(text)}</{tag}>"
+
+
+def _flag_text(flag: Mapping[str, Any]) -> str:
+    details = ", ".join(f"{k} {v}" for k, v in flag.items() if k != "kind")
+    return f"{flag.get('kind', '')}" + (f" ({details})" if details else "")
+
+
+def _text(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+_STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222;background:#fafafa}
+h1 small,th small{font-weight:normal;color:#666}table{border-collapse:collapse;background:#fff}
+td,th{border:1px solid #ddd;padding:6px;vertical-align:top;text-align:left}
+td.version{width:260px}img{width:256px;height:256px;object-fit:contain;background:#eee}
+figure{margin:0}figcaption{font-size:12px;color:#555}.label{background:#e6f0ff;padding:0 4px}
+.prompt{font-size:12px;overflow-wrap:anywhere}del{background:#fdd;color:#900}
+ins{background:#dfd;color:#060;text-decoration:none}.changes{font-size:12px;color:#555;margin:0}
+.flag{color:#a00;font-size:12px}.failed,.not_dispatched{background:#fde8e8}
+.reason{color:#a00}.reject{color:#a00}
+"""
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; img-src * data: file:; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{style}</style></head>
+<body>
+{body}
+</body></html>
+"""
