@@ -58,7 +58,7 @@ def build_store(settings: Settings) -> ObjectStore:
         )
     if settings.output.startswith("s3://"):
         return S3ObjectStore.from_uri(settings.output, public_base_url=settings.public_base_url)
-    return LocalDirectoryStore(settings.output)
+    return LocalDirectoryStore(settings.output, public_base_url=settings.public_base_url)
 
 
 def build_review(

@@ -76,6 +76,7 @@ def prepare(request: RunRequest, settings: Settings, store: ObjectStore) -> Prep
         catalog_format=request.catalog_format,
         sheet=request.sheet,
         prompt_notes=prompt_notes(load_rejections(store)),
+        include_archived=request.include_archived,
     )
 
 
@@ -92,8 +93,15 @@ def prepare_run(
     catalog_format: str | None = None,
     sheet: str | None = None,
     prompt_notes: Mapping[Slot, str] | None = None,
+    include_archived: bool = False,
 ) -> PreparedRun:
-    catalog = read_catalog(catalog_path, strict=strict, format=catalog_format, sheet=sheet)
+    catalog = read_catalog(
+        catalog_path,
+        strict=strict,
+        format=catalog_format,
+        sheet=sheet,
+        include_archived=include_archived,
+    )
     loader = source_loader_for(catalog_path)
     sources = [p.source_image for p in catalog.products if p.source_image] + [
         c.source_image for p in catalog.products for c in p.colours if c.source_image

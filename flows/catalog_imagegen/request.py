@@ -65,6 +65,7 @@ class RunRequest(BaseModel):
     catalog: str = Field(min_length=1)
     catalog_format: CatalogFormat = "auto"
     sheet: str | None = None
+    include_archived: bool = False  # Shopify products marked archived (default: skipped)
     # Which slice of the plan: empty means everything.
     skus: tuple[str, ...] = ()
     colours: tuple[str, ...] = ()

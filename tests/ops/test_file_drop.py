@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -138,3 +139,16 @@ def test_watch_once_runs_the_flow_for_each_dropped_file(
     assert main(["watch", str(inbox), "--once", "--output", str(out)]) == 0
     assert "catalog again.csv: duplicate" in capsys.readouterr().out
     assert len(list((out / "manifests" / "runs").glob("*.json"))) == 1
+
+
+def test_watch_once_names_the_files_still_waiting_out_their_settle_time(
+    inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drop(inbox, "just dropped.csv", SAMPLE_CATALOG.read_bytes(), age=2)
+    out = tmp_path / "out"
+    code = main(["watch", str(inbox), "--once", "--output", str(out), "--settle", "600"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    [line] = [line for line in printed.splitlines() if line.startswith("just dropped.csv")]
+    assert re.search(r": waiting: unchanged for \d+ s of 600 s", line), line
+    assert not (out / "manifests").exists()  # nothing ran

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from catalog_imagegen.catalog.model import Reject
 from catalog_imagegen.review.page import render_review_page, review_page_key
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from tests.ops.run_building import FailingPreviewProvider, make_run
+from tests.plugins.ops import find_chromium, missing_in_ci
 
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
 BAD_ROW = "BAD-1,Broken Row,Outerwear,Navy,monsoon,,wool,unisex,Northwind\n"
@@ -37,7 +39,10 @@ def reviewed_run(catalog_folder: Path, tmp_path: Path) -> tuple[Path, dict[str, 
 def test_review_page_in_chromium_shows_every_image_and_every_failure(
     reviewed_run: tuple[Path, dict[str, object]], chromium: str, tmp_path: Path
 ) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
+    try:
+        import playwright.sync_api as playwright
+    except ImportError:
+        missing_in_ci(os.environ, "playwright is not installed")
     from PIL import Image, ImageStat
 
     page_path, run = reviewed_run
@@ -128,3 +133,10 @@ def test_review_page_shows_cost_only_when_the_summary_has_it() -> None:
     assert "1.25" in with_cost
     assert "estimated cost usd" in with_cost
     assert "missing SKU" in without
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_a_missing_chromium_fails_in_ci_and_skips_elsewhere(ci: str) -> None:
+    expected = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(expected, match="chromium is not installed"):
+        find_chromium(("/nonexistent/chromium",), {"CI": ci} if ci else {})

@@ -8,6 +8,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -68,8 +69,24 @@ class Recorder:
         return answer(request) if callable(answer) else answer
 
 
+class PauseSignallingLimiter(RequestLimiter):
+    """The run's limiter, which also says when a sender paused it."""
+
+    def __init__(self, **limits: Any) -> None:
+        super().__init__(**limits)
+        self.paused = asyncio.Event()
+
+    def pause(self, seconds: float) -> None:
+        super().pause(seconds)
+        self.paused.set()
+
+
 def provider_for(
-    handler: Handler, *, max_attempts: int = 6, concurrency: int = 2
+    handler: Handler,
+    *,
+    max_attempts: int = 6,
+    concurrency: int = 2,
+    limiter: RequestLimiter | None = None,
 ) -> tuple[OpenAICompatibleProvider, list[float]]:
     sleeps: list[float] = []
 
@@ -79,7 +96,7 @@ def provider_for(
     provider = OpenAICompatibleProvider(
         base_url=BASE,
         api_key=Secret(KEY),
-        limiter=RequestLimiter(concurrency=concurrency),
+        limiter=limiter or RequestLimiter(concurrency=concurrency),
         max_attempts=max_attempts,
         transport=httpx.MockTransport(handler),
         sleep=no_sleep,
@@ -259,9 +276,10 @@ async def test_retry_after_pauses_every_sender_of_the_run() -> None:
             return api_error(429, "rate_limit_exceeded", "requests", headers={"retry-after": "0.3"})
         return images_answer(png())
 
-    provider, sleeps = provider_for(handler)
+    limiter = PauseSignallingLimiter(concurrency=2)
+    provider, sleeps = provider_for(handler, limiter=limiter)
     first = asyncio.ensure_future(provider.create_images(generate("first")))
-    await asyncio.sleep(0.05)
+    await limiter.paused.wait()  # the 429 has arrived, however slow the machine
     second = await provider.create_images(generate("second"))  # sent after the 429 arrived
     assert (await first).attempts == 2
     assert second.attempts == 1

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -101,9 +100,7 @@ def test_a_port_taken_before_weed_binds_it_is_retried_with_new_ports(
             return picks[-1]
 
         monkeypatch.setattr(seaweedfs_module, "pick_free_ports", first_pick_loses_its_s3_port)
-        started = time.monotonic()
-        with SeaweedFS(tmp_path, "key", "secret") as server:
-            assert time.monotonic() - started < 20
+        with SeaweedFS(tmp_path, "key", "secret") as server:  # its own start-up deadline holds
             assert server.endpoint_url != f"http://127.0.0.1:{taken}"
             server.client().list_buckets()
 

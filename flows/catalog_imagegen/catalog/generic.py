@@ -21,7 +21,7 @@ from catalog_imagegen.catalog.colours import (
 )
 from catalog_imagegen.catalog.identifiers import is_identifier_column, mangled_number_warning
 from catalog_imagegen.catalog.model import CatalogError, Colour, Product, Reject
-from catalog_imagegen.catalog.tables import Table
+from catalog_imagegen.catalog.tables import Table, column_letter
 
 REQUIRED_COLUMNS = ("sku", "title", "category", "colours")
 _ALIASES = {
@@ -95,6 +95,7 @@ def read_generic(table: Table) -> tuple[list[Product], list[Reject]]:
     names = {column: normalize_column(column) for column in table.columns}
     columns = list(names.values())
     check_required_columns(columns, file=table.file)
+    check_distinct_meanings(table.columns, file=table.file)
     extra = [c for c in dict.fromkeys(columns) if c not in _KNOWN]
     codes = [c for c in dict.fromkeys(columns) if is_identifier_column(c)]
     products: list[Product] = []
@@ -174,6 +175,19 @@ def _product_from_cells(
         fields={name: cells[name] for name in extra if cells.get(name)},
     )
     return product, []
+
+
+def check_distinct_meanings(columns: list[str], *, file: str) -> None:
+    """``colours`` and ``color`` are one column spelled twice: refuse rather than pick one."""
+    first_seen: dict[str, int] = {}
+    for index, column in enumerate(columns):
+        meaning = normalize_column(column)
+        seen = first_seen.setdefault(meaning, index)
+        if seen != index and meaning:
+            raise CatalogError(
+                f"{file}: columns {column_letter(seen)} '{columns[seen]}' and "
+                f"{column_letter(index)} '{column}' both mean '{meaning}'; rename or remove one"
+            )
 
 
 def check_required_columns(columns: Iterable[str], *, file: str) -> None:

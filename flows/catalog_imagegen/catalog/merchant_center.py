@@ -64,7 +64,6 @@ class _GroupDraft:
             category=category_from(
                 fields.get("product_type", ""),
                 fields.get("google_product_category", ""),
-                title=self.title,
             ),
             colours=self.colours.colours(self.title),
             row=self.row,

@@ -24,6 +24,9 @@ class Colour:
     rgb: RGB | None = None  # reference value: catalog hex, else palette, else unknown
     variant_skus: tuple[str, ...] = ()  # every variant SKU that shares this colour's image
     source_image: str | None = None  # a colour-specific product photo (Shopify Variant Image)
+    # The product has no colour option: this is its title's colour, or none ("as shown"). Its
+    # prompts carry no colour words of their own, and nothing edits it into another colour.
+    implied: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +75,4 @@ class CatalogRead:
     products: list[Product]
     rejects: list[Reject]
     sheet: str | None = None  # the workbook sheet read, when one was named
+    archived: list[str] = field(default_factory=list)  # SKUs of archived products left out

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from catalog_imagegen.catalog.archived import without_archived
 from catalog_imagegen.catalog.detect import chosen_format, detect_format
 from catalog_imagegen.catalog.excel import is_workbook, open_excel_table
+from catalog_imagegen.catalog.field_limits import within_limits
 from catalog_imagegen.catalog.generic import check_required_columns, read_generic
 from catalog_imagegen.catalog.merchant_center import read_merchant_center
 from catalog_imagegen.catalog.model import CatalogError, CatalogRead, Product, Reject
 from catalog_imagegen.catalog.shopify import read_shopify
 from catalog_imagegen.catalog.tables import Table, open_csv_table
 
+NO_PRODUCTS = "no products: the file has a header and no product rows"
 Reader = Callable[[Table], tuple[list[Product], list[Reject]]]
 READERS: dict[str, Reader] = {
     "generic": read_generic,
@@ -33,6 +36,7 @@ def read_catalog(
     strict: bool = False,
     format: str | None = None,  # the CLI flag's name
     sheet: str | None = None,
+    include_archived: bool = False,
 ) -> CatalogRead:
     file = Path(path)
     chosen = chosen_format(format)
@@ -40,12 +44,16 @@ def read_catalog(
     columns = chosen if chosen in READERS else detect_format(table.columns)
     assert columns is not None
     products, rejects = READERS[columns](table)
+    products, oversized = within_limits(products, table.file)
+    rejects = sorted(rejects + oversized, key=lambda r: r.row or 0) if oversized else rejects
     label = "excel" if columns == "generic" and table.from_workbook else columns
     result = CatalogRead(
         path=str(file), format=label, products=products, rejects=rejects, sheet=sheet
     )
+    if not products and not rejects:
+        result.rejects.append(Reject(table.file, None, None, NO_PRODUCTS, severity="warning"))
     enforce_strict(result, strict=strict)
-    return result
+    return result if include_archived else without_archived(result)
 
 
 def check_catalog(path: str | Path, *, format: str | None = None, sheet: str | None = None) -> str:

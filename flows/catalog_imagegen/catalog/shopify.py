@@ -73,7 +73,6 @@ class _ProductDraft:
             category=category_from(
                 self.fields.get("type", ""),
                 self.fields.get("product_category", ""),
-                title=self.title,
             ),
             colours=colours,
             row=self.row,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +20,13 @@ import pandas as pd
 from catalog_imagegen.catalog.model import CatalogError
 
 ENCODINGS = ("utf-8-sig", "cp1252")
+# Excel's "Unicode text" is UTF-16 with a byte order mark (and tabs); its NUL bytes are not binary.
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 CHUNK_ROWS = 20_000
 FIRST_DATA_ROW = 2  # spreadsheet numbering: the header is row 1
 _SAMPLE_BYTES = 64 * 1024
 _BLOCK_BYTES = 1024 * 1024
+_UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 _PARSE_ERRORS = (pd.errors.ParserError, csv.Error, ValueError, UnicodeError, OverflowError)
 
 
@@ -50,9 +55,10 @@ def open_csv_table(file: Path, *, chunk_rows: int = CHUNK_ROWS) -> Table:
     """The CSV/TSV table in ``file``: UTF-8 (with or without BOM) or Windows-1252; , ; or tab."""
     name = file.name
     sample = _read_sample(file)
-    if b"\x00" in sample:
+    utf16 = sample.startswith(UTF16_BOMS)
+    if b"\x00" in sample and not utf16:
         raise CatalogError(f"{name}: is not a text (CSV) file")
-    encoding = detect_encoding(file)
+    encoding = "utf-16" if utf16 else detect_encoding(file)
     text = sample.decode(encoding, errors="ignore")
     if not text.strip():
         raise CatalogError(f"{name}: the file is empty")
@@ -62,9 +68,50 @@ def open_csv_table(file: Path, *, chunk_rows: int = CHUNK_ROWS) -> Table:
     except StopIteration:
         raise CatalogError(f"{name}: the file is empty") from None
     except _PARSE_ERRORS as error:
-        raise CatalogError(f"{name}: not a readable CSV table ({_detail(error)})") from None
+        raise unreadable(name, error) from None
+    check_unique_columns(name, header_of(text, sniff_delimiter(text)))
     columns = [str(c).strip() for c in first.columns]
     return Table(file=name, columns=columns, chunks=_chunks(name, first, reader))
+
+
+def header_of(text: str, delimiter: str) -> list[str]:
+    """The header as written (pandas renames a repeated name ``colours.1``)."""
+    lines = io.StringIO(text.lstrip("\ufeff"), newline="")
+    try:
+        return [cell.strip() for cell in next(csv.reader(lines, delimiter=delimiter), [])]
+    except csv.Error:  # pandas read it; only a header the csv module cannot is left unchecked
+        return []
+
+
+def check_unique_columns(name: str, columns: list[str]) -> None:
+    """Two columns with one name: which one a reader would use is a guess, so refuse the file."""
+    first_seen: dict[str, int] = {}
+    for index, column in enumerate(columns):
+        seen = first_seen.setdefault(column.casefold(), index)
+        if seen != index and column:
+            raise CatalogError(
+                f"{name}: columns {column_letter(seen)} '{columns[seen]}' and "
+                f"{column_letter(index)} '{column}' have the same name; rename or remove one"
+            )
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet column letters: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def unreadable(name: str, error: BaseException, after_row: int | None = None) -> CatalogError:
+    """One line for a CSV the parser gave up on, with the spreadsheet row where it can tell."""
+    if match := _UNCLOSED_QUOTE.search(str(error)):
+        row = int(match.group(1)) + 1  # pandas counts records from 0, the header included
+        return CatalogError(f'{name}, row {row}: a quote (") opens a cell that is never closed')
+    where = f" after row {after_row}" if after_row is not None else ""
+    return CatalogError(f"{name}: not a readable CSV table{where} ({_detail(error)})")
 
 
 def detect_encoding(file: Path) -> str:
@@ -133,7 +180,7 @@ def _csv_reader(
             )
         )
     except _PARSE_ERRORS as error:
-        raise CatalogError(f"{file.name}: not a readable CSV table ({_detail(error)})") from None
+        raise unreadable(file.name, error) from None
 
 
 def _chunks(name: str, first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[TableChunk]:
@@ -147,9 +194,7 @@ def _chunks(name: str, first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Ite
         except StopIteration:
             frame = None
         except _PARSE_ERRORS as error:
-            raise CatalogError(
-                f"{name}: not a readable CSV table after row {row - 1} ({_detail(error)})"
-            ) from None
+            raise unreadable(name, error, after_row=row - 1) from None
 
 
 def _detail(error: BaseException) -> str:

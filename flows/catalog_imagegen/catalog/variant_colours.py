@@ -48,8 +48,8 @@ def fallback_colour(title: str) -> Colour:
             name = title[matches[start].start() : matches[end - 1].end()]
             first_colour = next(w for w in words[start:end] if w.lower() not in _SHADES)
             rgb = palette_rgb(name) or palette_rgb(first_colour)
-            return Colour(name=name, key=colour_key(name), rgb=rgb)
-    return Colour(name=DEFAULT_COLOUR_NAME, key=DEFAULT_COLOUR_KEY)
+            return Colour(name=name, key=colour_key(name), rgb=rgb, implied=True)
+    return Colour(name=DEFAULT_COLOUR_NAME, key=DEFAULT_COLOUR_KEY, implied=True)
 
 
 def _colour_span_end(words: list[str], start: int) -> int:
@@ -66,15 +66,15 @@ def _colour_span_end(words: list[str], start: int) -> int:
     return end if end > index else start
 
 
-def category_from(*candidates: str, title: str = "") -> str:
+def category_from(*candidates: str) -> str:
     """The first non-empty candidate's last ``>`` segment (``Home > Decor > Vases`` -> Vases)
-    that is not a numeric taxonomy ID; else the title's last word, its head noun in English."""
+    that is not a numeric taxonomy ID; else none. Never the title's last word: "LED High Tops"
+    are shoes, not tops."""
     for candidate in candidates:
         last = candidate.split(">")[-1].strip()
         if last and not last.isdigit():
             return last
-    words = _WORD.findall(title)
-    return words[-1] if words else ""
+    return ""
 
 
 @dataclass(slots=True)
@@ -82,6 +82,7 @@ class _Draft:
     name: str
     skus: list[str] = field(default_factory=list)
     source_image: str | None = None
+    implied: bool = False
 
 
 @dataclass(slots=True)
@@ -110,7 +111,7 @@ class ColourCollector:
             if base.key in drafts:  # untagged variants of a colour the title names
                 drafts[base.key].skus.extend(s for s in own.skus if s not in drafts[base.key].skus)
             else:
-                drafts[base.key] = _Draft(base.name, own.skus, own.source_image)
+                drafts[base.key] = _Draft(base.name, own.skus, own.source_image, implied=True)
         return tuple(
             Colour(
                 name=d.name,
@@ -118,6 +119,7 @@ class ColourCollector:
                 rgb=palette_rgb(d.name),
                 variant_skus=tuple(d.skus),
                 source_image=d.source_image,
+                implied=d.implied,
             )
             for key, d in drafts.items()
         )

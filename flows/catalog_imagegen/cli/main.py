@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
     status.add_argument("--json", action="store_true", help="one JSON object per line")
     status.set_defaults(handler=status_handler)
+    from catalog_imagegen.cli.review import add_review_command
+
+    add_review_command(commands, add_store_flags)
 
     prompts = commands.add_parser("prompts", help="print the rendered prompts and their settings")
     add_catalog_flags(prompts)

@@ -22,6 +22,7 @@ def prompts_command(args: argparse.Namespace) -> int:
         catalog=args.catalog,
         catalog_format=args.format,
         sheet=args.sheet,
+        include_archived=args.include_archived,
         seasons=tuple(args.seasons),
         templates=tuple(args.templates),
         skus=read_skus(args.skus),

@@ -28,6 +28,11 @@ def add_catalog_flags(parser: argparse.ArgumentParser) -> None:
         help="the catalog's format (default: detected from its header and file type)",
     )
     parser.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+    parser.add_argument(
+        "--include-archived",
+        action="store_true",
+        help="also products a Shopify export marks archived (default: skipped; drafts are made)",
+    )
     parser.add_argument("--model", help="image model (default gpt-image-2)")
 
 
@@ -117,6 +122,7 @@ def request_from_args(args: argparse.Namespace, *, shard: Shard | None = None) -
         catalog=args.catalog,
         catalog_format=args.format,
         sheet=args.sheet,
+        include_archived=args.include_archived,
         skus=read_skus(getattr(args, "skus", [])),
         colours=tuple(getattr(args, "colours", [])),
         seasons=tuple(args.seasons),

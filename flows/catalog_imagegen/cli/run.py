@@ -50,12 +50,12 @@ def run_command(args: argparse.Namespace) -> int:
         return sharded_run_command(args, request, settings)
     if (code := by_batch(request, settings, args.wait)) is not None:
         return code
-    from catalog_imagegen.flows.local_server import use_local_server
-
-    use_local_server()
+    server = use_server()
     from catalog_imagegen.flows.refresh import catalog_refresh
 
-    return report_state(run_to_end(catalog_refresh(request, return_state=True)))
+    code = report_state(run_to_end(catalog_refresh(request, return_state=True)))
+    print_server_note(server)
+    return code
 
 
 def backfill_command(args: argparse.Namespace) -> int:
@@ -64,16 +64,32 @@ def backfill_command(args: argparse.Namespace) -> int:
         return dry_run_command(request, settings, as_json=args.json)
     if (code := by_batch(request, settings, args.wait)) is not None:
         return code
-    from catalog_imagegen.flows.local_server import use_local_server
-
-    use_local_server()
+    server = use_server()
     from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill
 
     state = run_to_end(catalog_backfill(request, return_state=True))
     if state.name == ALREADY_RUNNING:
         print(state.message)
         return EXIT_ALREADY_RUNNING
-    return report_state(state)
+    code = report_state(state)
+    print_server_note(server)
+    return code
+
+
+def use_server() -> str | None:
+    """The shared local Prefect server's URL (started if need be), or ``None`` when Prefect is
+    pointed elsewhere. Before any Prefect import: Prefect reads its API URL once."""
+    from catalog_imagegen.flows.local_server import use_local_server
+
+    return use_local_server()
+
+
+def print_server_note(url: str | None) -> None:
+    if url:
+        print(
+            f"Prefect UI:   {url.removesuffix('/api')} (a local server; it stops after 30 idle "
+            "minutes, or now with `catalog-imagegen server stop`)"
+        )
 
 
 def by_batch(request: RunRequest, settings: Settings, wait: bool) -> int | None:

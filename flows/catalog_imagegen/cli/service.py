@@ -34,6 +34,9 @@ def add_service_commands(commands: argparse._SubParsersAction[Any]) -> None:
     serve = commands.add_parser("serve", help="serve the scheduled and file-drop deployments")
     serve.add_argument("--inbox", help="inbox the file-drop deployment polls")
     serve.add_argument("--catalog", help="catalog the seasonal refresh reads")
+    serve.add_argument("--review-host", default="127.0.0.1", help="review app address")
+    serve.add_argument("--review-port", type=int, default=8765, help="review app port")
+    serve.add_argument("--no-review", action="store_true", help="do not start the review app")
     serve.set_defaults(handler=serve_command)
 
 
@@ -94,5 +97,13 @@ def serve_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.settings_file import load_settings_with
 
     settings = load_settings_with(inbox=args.inbox, catalog=args.catalog)
+    if not args.no_review:
+        from catalog_imagegen.review.app.server import ReviewAppError, start_beside_service
+
+        try:
+            start_beside_service(settings, args.review_host, args.review_port)
+        except ReviewAppError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     serve_deployments(settings)
     return 0

@@ -38,6 +38,10 @@ def print_summary(summary: Any) -> None:
         f"{summary.not_dispatched} not dispatched; {summary.rejected_rows} catalog rows rejected",
         file=out,
     )
+    archived = getattr(summary, "archived_skipped", 0)
+    if archived:
+        products = "product" if archived == 1 else "products"
+        print(f"{archived} archived {products} skipped (--include-archived makes them)", file=out)
     if summary.stop_reason:
         print(f"STOPPED: {summary.stop_reason}", file=out)
     for failure in summary.failures[:20]:
@@ -61,8 +65,11 @@ def print_summary(summary: Any) -> None:
     ):
         if value:
             print(f"{label + ':':<14}{value}", file=out)
+    for warning in getattr(summary, "warnings", []):
+        print(f"WARNING: {warning}", file=out)
     if summary.awaiting_approval:
-        print(f"\nAWAITING APPROVAL: catalog-imagegen approve {summary.run_id}", file=out)
+        command = summary.approve_command or f"catalog-imagegen approve {summary.run_id}"
+        print(f"\nAWAITING APPROVAL: {command}", file=out)
     if summary.preview:
         from catalog_imagegen.definitions import PREVIEW_NOTICE
 

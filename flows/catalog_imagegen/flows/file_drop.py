@@ -35,6 +35,7 @@ from catalog_imagegen.storage.inbox import (
     record_outcome,
     settled_files,
     unchanged_since,
+    waiting_files,
 )
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import RUNS_PREFIX
@@ -154,7 +155,8 @@ def run_report(name: str, digest: str, result: RunResult) -> str:
     if summary.stop_reason:
         lines.append(f"Stopped: {summary.stop_reason} (drop the file again to retry)")
     if summary.awaiting_approval:
-        lines.append(f"Awaiting approval: catalog-imagegen approve {summary.run_id}")
+        command = summary.approve_command or f"catalog-imagegen approve {summary.run_id}"
+        lines.append(f"Awaiting approval: {command}")
     lines += [f"{label}: {url}" for label, url in _links(summary).items()]
     lines.append(f"sha256: {digest}")
     return "\n".join(lines) + "\n"
@@ -224,5 +226,15 @@ def watch_inbox(
         for outcome in outcomes:
             print(f"{outcome.file}: {outcome.status} {outcome.moved_to} {outcome.message}".rstrip())
         if once:
+            print_waiting(inbox, settle)
             return 1 if any(o.status == "failed" for o in outcomes) else 0
         time.sleep(poll)
+
+
+def print_waiting(inbox: InboxStore, settle: float) -> None:
+    """A single look leaves new files alone: say which, so nobody thinks the drop was lost."""
+    for key, unchanged in waiting_files(inbox, now=datetime.now(UTC), settle=settle):
+        print(
+            f"{key}: waiting: unchanged for {unchanged:.0f} s of {settle:.0f} s; "
+            "run again after that (or watch without --once)"
+        )

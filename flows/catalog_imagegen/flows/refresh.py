@@ -34,6 +34,7 @@ from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.slices import SlicePlan
 from catalog_imagegen.planning.templates import PromptTemplate, TemplateError, load_seasons
 from catalog_imagegen.request import RequestError, RunRequest
+from catalog_imagegen.review.app.links import review_app_link
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import load_settings
 from catalog_imagegen.storage.base import StoreError
@@ -243,17 +244,20 @@ def final_state(summary: RunSummary) -> State[Any]:
 def review_markdown(summary: RunSummary) -> str:
     held = (
         f"\n\n**Awaiting approval**: the storefront manifest moves only after "
-        f"`catalog-imagegen approve {summary.run_id}`."
+        f"`{summary.approve_command or 'catalog-imagegen approve ' + summary.run_id}`."
         if summary.awaiting_approval
         else ""
     )
+    link = review_app_link(summary.run_id)
+    app = f"\n- [Review app: approve, reject, regenerate]({link})" if link else ""
     return (
         f"## Run {summary.run_id}\n\n"
         f"{summary.generated} generated, {summary.skipped} skipped, {summary.failed} failed, "
         f"{summary.rejected_rows} catalog rows rejected.\n\n"
         f"- [Review page]({summary.review_page})\n- [Run manifest]({summary.run_manifest})\n"
-        f"- [Storefront manifest]({summary.manifest})\n- [Rejected rows]({summary.rejects_report})"
-        f"{held}"
+        + (f"- [Storefront manifest]({summary.manifest})\n" if summary.manifest else "")
+        + f"- [Rejected rows]({summary.rejects_report})"
+        f"{app}{held}"
     )
 
 

@@ -8,6 +8,7 @@
   default), store and publish the batches that finished (``flows/batches.py``).
 - ``catalog_file_drop/catalog-file-drop``: every minute, look at the inbox
   (``CATALOG_IMAGEGEN_INBOX``) and run each new catalog file as a child flow run named after it.
+- ``catalog_backfill/catalog-backfill``: on demand; the review app's Regenerate triggers it.
 
 A poller on an interval schedule, rather than a watcher process calling ``run_deployment``, keeps
 one process to run (``serve``), and claims by content digest make overlapping polls harmless.
@@ -23,6 +24,7 @@ from prefect.states import Completed, Failed
 from prefect.types.entrypoint import EntrypointType
 
 from catalog_imagegen.definitions import build_inbox, build_store
+from catalog_imagegen.flows.backfill import catalog_backfill
 from catalog_imagegen.flows.batches import batch_collect, submit_in_batches
 from catalog_imagegen.flows.file_drop import RunResult, poll_inbox, run_result
 from catalog_imagegen.flows.refresh import catalog_refresh
@@ -128,4 +130,10 @@ def serve_deployments(settings: Settings) -> None:
         tags=["catalog-imagegen"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    serve(refresh, drop, collect)  # type: ignore[arg-type]  # to_deployment is sync here
+    backfill = catalog_backfill.to_deployment(
+        name="catalog-backfill",
+        description="A slice of a catalog made again; the review app's Regenerate runs this.",
+        tags=["catalog-imagegen"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    serve(refresh, drop, collect, backfill)  # type: ignore[arg-type]  # to_deployment is sync here

@@ -17,6 +17,7 @@ from typing import Any
 from catalog_imagegen.catalog.model import Colour, Product, Reject
 from catalog_imagegen.generation.providers.base import Mode
 from catalog_imagegen.planning.jobs import Job, derive_key
+from catalog_imagegen.planning.prompt_limits import prompt_limit
 from catalog_imagegen.planning.templates import PromptTemplate, Season, TemplateError
 
 DEFAULT_SEASON = "evergreen"
@@ -76,6 +77,8 @@ def plan_jobs(
                 plan.rejects.append(
                     Reject(file, product.row, "source_image", str(error), product.sku)
                 )
+            except PromptTooLong as error:
+                plan.rejects.append(Reject(file, product.row, "prompt", str(error), product.sku))
     return plan
 
 
@@ -86,6 +89,10 @@ def shard_of(sku: str, count: int) -> int:
 
 class _MissingSource(Exception):
     pass
+
+
+class PromptTooLong(Exception):
+    """A rendered prompt is longer than the model takes: the provider would refuse it."""
 
 
 def _edits_photo(template: PromptTemplate) -> bool:
@@ -123,6 +130,8 @@ def _jobs_for(
     jobs = []
     for season in seasons:
         for colour in product.colours:
+            if template.variant_strategy == "edit_source" and colour.implied:
+                continue  # an edit into the colour the photo already shows: paid, changes nothing
             source = colour.source_image or product.source_image
             if mode == "edit" and not source:
                 raise _MissingSource(
@@ -181,6 +190,11 @@ def _job(
     options: PlanOptions,
     base: Job | None = None,
 ) -> Job:
+    if len(prompt) > (limit := prompt_limit(options.model)):
+        raise PromptTooLong(
+            f"template '{template.name}' renders a {len(prompt):,}-character prompt; "
+            f"{options.model} takes at most {limit:,}"
+        )
     source_ref = None
     if mode == "edit" and source:
         source_ref = options.source_digests.get(source, f"uri:{source}")
@@ -225,15 +239,25 @@ def _context(
 ) -> dict[str, Any]:
     fields = {"sku": product.sku, "title": product.title, "category": product.category}
     fields.update(product.fields)
+    written = "" if colour.implied else colour.name
     return {
         "product": fields,
         "sku": product.sku,
         "title": product.title,
         "category": product.category,
-        "colour": colour.name,
-        "color": colour.name,
+        "colour": written,
+        "color": written,
+        "coloured_title": coloured_title(product.title, written),
         "colour_key": colour.key,
         "season": season.as_context(),
         "template": template.name,
         "base_colour": "",
     }
+
+
+def coloured_title(title: str, colour: str) -> str:
+    """``Navy Wool Jumper`` for Navy; the title alone when it already names the colour (``Yellow
+    Wool Jumper`` for Yellow, not "Yellow Yellow Wool Jumper") or there is no colour to name."""
+    if not colour or f" {colour.casefold()} " in f" {title.casefold()} ":
+        return title
+    return f"{colour} {title}"

@@ -4,6 +4,10 @@ The run writes its manifest and review page; a person looks, then ``approve_run`
 run's entries (minus the rejected ones) with ``manifest.publish``. Rejections are remembered in
 ``manifests/rejections.json``; the next run appends each one's note to that slot's prompt
 (``PlanOptions.prompt_notes``), which changes the job key, so the image is made again.
+
+The review app and this command share one gate and one state: images rejected in the app
+(``decisions.py``) stay out of what ``approve_run`` publishes, with their notes, and
+``approval.json`` records that the run was published, whoever published it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 from catalog_imagegen.catalog.colours import colour_key
 from catalog_imagegen.generation.outcomes import now_iso
+from catalog_imagegen.review.decisions import load_decisions, slot_name
 from catalog_imagegen.storage.base import ObjectStore, PreconditionFailed
 from catalog_imagegen.storage.manifest import (
     JSON_TYPE,
@@ -67,9 +72,14 @@ class Approval:
 
 
 def approve_run(
-    store: ObjectStore, run_id: str, rejects: Sequence[RejectSelector] = (), reason: str = ""
+    store: ObjectStore,
+    run_id: str,
+    rejects: Sequence[RejectSelector] = (),
+    reason: str = "",
+    by: str = "",
 ) -> Approval:
-    """Publish a held run's images except the rejected ones, and remember the rejections."""
+    """Publish a held run's images except the rejected ones (on the command line, or by reviewers
+    in the review app), and remember the rejections with their notes."""
     entries = run_entries(store, run_id)
     unmatched = [r for r in rejects if not any(r.matches(e.slot) for e in entries)]
     if unmatched:
@@ -77,22 +87,34 @@ def approve_run(
         raise ApprovalError(
             f"--reject {first.sku}/{first.colour_key}/{first.season}: no such image in run {run_id}"
         )
-    rejected = [e for e in entries if any(r.matches(e.slot) for r in rejects)]
-    approved = [e for e in entries if e not in rejected]
-    record = {"run_id": run_id, "approved_at": now_iso(), "approved": len(approved)}
+    notes = {slot_name(s): d.note for s, d in load_decisions(store, run_id).rejected().items()}
+    notes |= {slot_name(e.slot): reason for e in entries if any(r.matches(e.slot) for r in rejects)}
+    rejected = [e for e in entries if slot_name(e.slot) in notes]
+    approved = [e for e in entries if slot_name(e.slot) not in notes]
+    record = {"run_id": run_id, "approved_at": now_iso(), "approved": len(approved), "by": by}
     record["rejected"] = ["/".join(e.slot) for e in rejected]
     try:  # create-only: approving twice would re-publish old images over newer ones
         store.put(
-            f"{RUNS_PREFIX}{run_id}/approval.json",
+            approval_key(run_id),
             json.dumps(record, indent=1).encode(),
             content_type=JSON_TYPE,
             if_none_match=True,
         )
     except PreconditionFailed:
         raise ApprovalError(f"run {run_id} was approved already") from None
-    remember_rejections(store, rejected, reason)
+    remember_rejections(store, rejected, notes)
     published = publish(store, run_id, approved, generated_at=now_iso()) if approved else None
     return Approval(run_id, len(approved), [e.slot for e in rejected], published)
+
+
+def approval_key(run_id: str) -> str:
+    return f"{RUNS_PREFIX}{run_id}/approval.json"
+
+
+def load_approval(store: ObjectStore, run_id: str) -> dict[str, Any] | None:
+    """The approval record of a published held run, or ``None`` while it is held."""
+    stored = store.get(approval_key(run_id))
+    return None if stored is None else dict(json.loads(stored.data))
 
 
 def run_entries(store: ObjectStore, run_id: str) -> list[ManifestEntry]:
@@ -115,9 +137,14 @@ def load_rejections(store: ObjectStore) -> dict[str, dict[str, Any]]:
 
 
 def remember_rejections(
-    store: ObjectStore, rejected: Iterable[ManifestEntry], reason: str, max_attempts: int = 20
+    store: ObjectStore,
+    rejected: Iterable[ManifestEntry],
+    reasons: Mapping[str, str],
+    max_attempts: int = 20,
 ) -> None:
-    """Add rejections to ``manifests/rejections.json`` by compare-and-swap (approvals may race)."""
+    """Add rejections (``reasons`` by slot name) to ``manifests/rejections.json`` by
+    compare-and-swap (approvals may race). Rejecting the same image again changes nothing, so a
+    regeneration from the review app and the publish after it count one revision, not two."""
     rejected = list(rejected)
     if not rejected:
         return
@@ -126,10 +153,12 @@ def remember_rejections(
         slots = {} if stored is None else dict(json.loads(stored.data).get("slots", {}))
         for entry in rejected:
             earlier = slots.get("/".join(entry.slot), {})
+            if earlier.get("rejected_key") == entry.key:
+                continue
             slots["/".join(entry.slot)] = {
                 **dict(zip(("sku", "colour_key", "season", "template"), entry.slot, strict=True)),
                 "count": int(earlier.get("count", 0)) + 1,
-                "reason": reason,
+                "reason": reasons.get("/".join(entry.slot), ""),
                 "rejected_key": entry.key,
                 "run_id": entry.run_id,
                 "rejected_at": now_iso(),

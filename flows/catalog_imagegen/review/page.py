@@ -104,10 +104,11 @@ def _totals_html(summary: Mapping[str, Any]) -> str:
     if summary.get("stop_reason"):
         notes.append(f"Run stopped: {summary['stop_reason']}")
     if summary.get("awaiting_approval"):
-        notes.append(
-            f"Awaiting approval: the storefront sees these images only after "
-            f"`catalog-imagegen approve {summary.get('run_id', '')}`."
+        command = (
+            summary.get("approve_command")
+            or f"catalog-imagegen approve {summary.get('run_id', '')}"
         )
+        notes.append(f"Awaiting approval: the storefront sees these images only after `{command}`.")
     catalog = f"<p>Catalog: <code>{_text(summary.get('catalog', ''))}</code></p>"
     run_id = quote(str(summary.get("run_id", "")))
     links = (

@@ -65,6 +65,18 @@ def settled_files(inbox: InboxStore, *, now: datetime, settle: float) -> list[Dr
     return sorted(files, key=lambda f: (f.modified or now, f.key))
 
 
+def waiting_files(inbox: InboxStore, *, now: datetime, settle: float) -> list[tuple[str, float]]:
+    """Files still inside their settle time, with how long each has been unchanged (seconds)."""
+    waiting = []
+    for key in inbox.list_keys(""):
+        info = inbox.head(key) if is_catalog_name(key) else None
+        if info is not None and info.last_modified:
+            unchanged = (now - info.last_modified).total_seconds()
+            if unchanged < settle:
+                waiting.append((key, max(unchanged, 0.0)))
+    return sorted(waiting)
+
+
 def unchanged_since(inbox: InboxStore, dropped: DroppedFile, data: StoredObject) -> bool:
     """Whether the bytes read are the file that settled (not one replaced meanwhile)."""
     info = inbox.head(dropped.key)

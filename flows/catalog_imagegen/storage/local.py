@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from catalog_imagegen.storage.base import (
     ObjectInfo,
@@ -34,8 +35,12 @@ META_DIR = ".meta"
 
 
 class LocalDirectoryStore:
-    def __init__(self, root: str | Path) -> None:
+    """``public_base_url`` is where a web server serves the folder, so ``url_for`` gives URLs a
+    storefront or Shopify can fetch; without it, ``file://`` URLs."""
+
+    def __init__(self, root: str | Path, *, public_base_url: str | None = None) -> None:
         self.root = Path(root).resolve()
+        self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -50,6 +55,8 @@ class LocalDirectoryStore:
             raise StoreAccessDenied(f"{self.describe()} is not writable")
 
     def url_for(self, key: str) -> str:
+        if self.public_base_url:
+            return f"{self.public_base_url}/{quote(key.lstrip('/'), safe='/~')}"
         return self._path(key).as_uri()
 
     def path_for(self, key: str) -> Path:

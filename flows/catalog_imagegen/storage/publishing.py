@@ -16,6 +16,7 @@ from catalog_imagegen.planning.ledger import cost_totals, job_cost
 from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE, PriceTable
 from catalog_imagegen.review.page import render_review_page, review_page_key
 from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.location import approve_command
 from catalog_imagegen.storage.manifest import (
     JSON_TYPE,
     RUNS_PREFIX,
@@ -58,6 +59,9 @@ class RunSummary:
     shopify_import: str = ""  # a Shopify product CSV with the new images, for Shopify catalogs
     review_page: str = ""
     awaiting_approval: bool = False
+    approve_command: str = ""  # for a held run: the command that publishes it
+    archived_skipped: int = 0  # archived products the run left out (Shopify Status)
+    warnings: list[str] = field(default_factory=list)  # things to fix before relying on outputs
 
     @property
     def ok(self) -> bool:
@@ -121,6 +125,10 @@ def finish_run(
         )
     summary.review_page = store.url_for(review_page_key(summary.run_id))
     summary.awaiting_approval = approval_required
+    if approval_required:
+        summary.approve_command = approve_command(store, summary.run_id)
+    if catalog is not None:
+        summary.archived_skipped = len(catalog.archived)
     document = {
         "schema_version": SCHEMA_VERSION,
         "run_id": summary.run_id,
@@ -131,7 +139,9 @@ def finish_run(
         "model": model,
         "preview": summary.preview,
         "summary": {
-            k: v for k, v in summary.as_dict().items() if k not in ("failures", "rejects", "flags")
+            k: v
+            for k, v in summary.as_dict().items()
+            if k not in ("failures", "rejects", "flags", "warnings")
         },
         "images": nest(entries),
         "jobs": rows,
@@ -148,7 +158,8 @@ def finish_run(
         ],
     }
     summary.run_manifest = store.url_for(write_run_manifest(store, summary.run_id, document))
-    summary.manifest = store.url_for("manifests/latest.json")
+    # A held run moves no pointer: naming latest.json would point at someone else's manifest.
+    summary.manifest = "" if approval_required else store.url_for("manifests/latest.json")
     write_review_page(store, summary, outcomes, rejects)
     if approval_required:
         return None
@@ -213,6 +224,11 @@ def store_shopify_import(
     except CatalogError as error:
         summary.rejects.append(f"Shopify import CSV not written: {error}")
         return ""
+    if any(not entry.url.startswith(("https://", "http://")) for entry in entries):
+        summary.warnings.append(
+            "shopify-import.csv holds image URLs Shopify cannot fetch (file:// or s3://): "
+            "pass --public-base-url with the address the output is served at"
+        )
     return store_report(store, key, data)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 WINDOW_SECONDS = 60.0
@@ -33,6 +33,7 @@ class RequestLimiter:
         concurrency: int,
         rpm: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         window_seconds: float = WINDOW_SECONDS + WINDOW_SLACK_SECONDS,
     ) -> None:
         if concurrency < 1:
@@ -42,6 +43,7 @@ class RequestLimiter:
         self.concurrency = concurrency
         self.rpm = rpm
         self._clock = clock
+        self._sleep = sleep  # with ``clock``, lets tests run the limiter on virtual time
         self._window = window_seconds
         self._in_flight = asyncio.Semaphore(concurrency)
         self._sent: deque[tuple[float, int]] = deque()
@@ -75,7 +77,7 @@ class RequestLimiter:
                 delay = max(self.paused_for, self._window_delay(images), self._pacing_delay())
                 if delay <= 0:
                     break
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
             self._record(images)
 
     def _window_delay(self, images: int) -> float:
