@@ -95,7 +95,7 @@ def print_server_note(url: str | None) -> None:
 def by_batch(request: RunRequest, settings: Settings, wait: bool) -> int | None:
     """``--via batch`` (or ``auto`` choosing it): the exit code; ``None`` to run synchronously."""
     via = request.via or settings.via
-    if via == "sync":
+    if via == "sync" or (via == "auto" and not settings.api_key):  # previews cost nothing
         return None
     from catalog_imagegen.cli.batch import batch_run_command
 
