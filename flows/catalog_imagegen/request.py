@@ -28,7 +28,8 @@ from catalog_imagegen.planning.selection import Selection
 from catalog_imagegen.settings import PROVIDER_PRESETS, Settings
 
 CatalogFormat = Literal["auto", "generic", "shopify", "merchant-center", "excel"]
-FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate")  # review.image_review's flags
+# review.image_review's flags, and renditions.checks' failed channel checks
+FLAG_KINDS = ("colour_mismatch", "near_blank", "near_duplicate", "noncompliant")
 
 # The command-line flag of each field, for error messages; the field name otherwise.
 FLAGS: Mapping[str, str] = {

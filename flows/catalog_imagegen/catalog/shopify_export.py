@@ -6,7 +6,8 @@ The file holds the original export's rows and columns unchanged, except that eac
 product's own photos so its featured image stays as it was. One generated image stands for each
 colour: the ``product_card`` template's where the run made it (square, made for product pages),
 else the first square template's, else the first template's by name; of its seasons, evergreen,
-else the first by name. Every cell goes through ``reports.safe_cell``.
+else the first by name. Where the image has a compliant ``shopify`` channel rendition (2048x2048),
+the file links that instead. Every cell goes through ``reports.safe_cell``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from catalog_imagegen.storage.manifest import ManifestEntry
 from catalog_imagegen.storage.reports import csv_bytes
 
 PRODUCT_IMAGE_TEMPLATE = "product_card"
+SHOPIFY_CHANNEL = "shopify"
 IMAGE_POSITION, IMAGE_ALT = "image position", "image alt text"
 _ADDED_COLUMNS = ("Image Src", "Image Position", "Image Alt Text", "Variant Image")
 
@@ -95,7 +97,7 @@ def product_rows(
             key = colour_key(value) if value else fallback
             colour_keys.append(key)
             if (handle, key) in images:
-                updated[named[VARIANT_IMAGE]] = images[handle, key].url
+                updated[named[VARIANT_IMAGE]] = image_url(images[handle, key])
         out.append(updated)
     next_position = _last_position(rows, named) + 1
     for key in dict.fromkeys(colour_keys or [fallback]):
@@ -106,13 +108,21 @@ def product_rows(
         out.append(
             {
                 named[HANDLE]: handle,
-                named[IMAGE_SRC]: entry.url,
+                named[IMAGE_SRC]: image_url(entry),
                 named[IMAGE_POSITION]: str(next_position),
                 named[IMAGE_ALT]: alt,
             }
         )
         next_position += 1
     return out
+
+
+def image_url(entry: ManifestEntry) -> str:
+    """The ``shopify`` channel's rendition where the run derived a compliant one, else the image."""
+    rendition = entry.renditions.get(SHOPIFY_CHANNEL)
+    if rendition is not None and rendition.get("compliant"):
+        return str(rendition["url"])
+    return entry.url
 
 
 def _last_position(rows: Sequence[dict[str, str]], named: dict[str, str]) -> int:

@@ -111,8 +111,8 @@ def add_backfill_flags(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         choices=FLAG_KINDS,
         metavar="KIND",
-        help="only the images colour QA flagged (of these kinds: colour_mismatch, near_blank, "
-        "near_duplicate), made again; put it after the catalog",
+        help="only the flagged images (of these kinds: colour_mismatch, near_blank, "
+        "near_duplicate, noncompliant), made again; put it after the catalog",
     )
 
 

@@ -35,12 +35,17 @@ def status_command(args: argparse.Namespace) -> int:
         print(
             f"{row['run']}  {row['started']} -> {row['finished']}  {row['catalog']} "
             f"[{row['selection']}]\n  {row['done']} done, {row['skipped']} skipped, "
-            f"{row['failed']} failed, {row['not_dispatched']} not dispatched; "
+            f"{row['failed']} failed, {row['not_dispatched']} not dispatched"
+            f"{_noncompliant(row['noncompliant'])}; "
             f"estimated ${row['estimated_cost']:.2f}{_actual(row['actual_cost'])}{preview}"
             + (f"\n  stopped: {row['stop_reason']}" if row["stop_reason"] else "")
             + "".join(f"\n  {t}: {v}" for t, v in row["template_labels"].items())
         )
     return EXIT_OK
+
+
+def _noncompliant(count: int) -> str:
+    return f", {count} renditions noncompliant" if count else ""
 
 
 def _actual(cost: float | None) -> str:

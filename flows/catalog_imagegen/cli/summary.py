@@ -54,6 +54,7 @@ def print_summary(summary: Any) -> None:
     if summary.estimated_cost or summary.actual_cost:
         print(f"Cost:         estimated ${summary.estimated_cost:.2f}{actual}", file=out)
     print_flags(summary.flags, out)
+    print_renditions(summary, out)
     for label, value in (
         ("Output", summary.output),
         ("Manifest", summary.manifest),
@@ -61,6 +62,7 @@ def print_summary(summary: Any) -> None:
         ("Images CSV", summary.images_report),
         ("Rejects", summary.rejects_report),
         ("Shopify CSV", getattr(summary, "shopify_import", "")),
+        ("Feed TSV", getattr(summary, "merchant_feed", "")),
         ("Review page", summary.review_page),
     ):
         if value:
@@ -76,6 +78,18 @@ def print_summary(summary: Any) -> None:
         print(f"\nNOTE: {PREVIEW_NOTICE}", file=out)
 
 
+def print_renditions(summary: Any, out: Any) -> None:
+    """Channel renditions derived, how many fail their channel, and what the feed left out."""
+    made = getattr(summary, "renditions", 0)
+    if made:
+        noncompliant = getattr(summary, "noncompliant", 0)
+        print(f"Renditions:   {made} derived, {noncompliant} noncompliant", file=out)
+    left_out = getattr(summary, "feed_left_out", {})
+    if getattr(summary, "merchant_feed", ""):
+        why = ", ".join(f"{n} {reason}" for reason, n in left_out.items()) or "none"
+        print(f"Merchant feed: {summary.feed_rows} rows; renditions left out: {why}", file=out)
+
+
 def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
     """Colour QA flags: counts by kind, then the first few with what was measured."""
     if not flags:
@@ -85,7 +99,7 @@ def print_flags(flags: list[dict[str, Any]], out: Any) -> None:
         counts[flag["kind"]] = counts.get(flag["kind"], 0) + 1
     print("Flagged:      " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), file=out)
     for flag in flags[:20]:
-        details = ", ".join(
+        details = flag.get("message") or ", ".join(
             f"{k} {v}" for k, v in flag.items() if k not in ("job", "kind", "image")
         )
         print(f"  {flag['kind']}: {flag['job']}" + (f" ({details})" if details else ""), file=out)

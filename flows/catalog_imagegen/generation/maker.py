@@ -46,6 +46,7 @@ from catalog_imagegen.generation.providers.base import (
     SourceImage,
 )
 from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.renditions.storing import store_renditions
 from catalog_imagegen.review.image_review import (
     ImageReview,
     ReviewSettings,
@@ -233,7 +234,16 @@ class ImageMaker:
             ]
             keys = [_image_key(job, index) for index in range(len(images))]
             digests = [hashlib.sha256(image.data).hexdigest() for image in images]
-            # Alternates first, the primary last: the primary's presence means the job is done.
+            # Renditions and alternates first, the primary last: its presence means the job is done
+            # (and a rerun derives any rendition still missing from it).
+            renditions = store_renditions(
+                self.store,
+                job,
+                keys[0],
+                images[0].data,
+                model=self.provider.model,
+                run_id=self.run_id,
+            )
             for index in reversed(range(len(images))):
                 self._put_image(job, keys[index], images[index], sizes[index], digests[index])
         except InvalidImage as error:
@@ -257,7 +267,8 @@ class ImageMaker:
             run_id=self.run_id,
             model=self.provider.model,
             alternates=tuple(keys[1:]),
-            flags=review.flags if review else (),
+            flags=(*(review.flags if review else ()), *renditions.flags),
+            renditions=renditions.renditions,
         )
         return JobOutcome(
             job, "generated", attempts=attempts, entry=entry, usage=usage, review=review

@@ -5,10 +5,10 @@ and object metadata of a stored image."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from catalog_imagegen.planning.jobs import Job
@@ -104,6 +104,7 @@ def entry_for(
     model: str,
     alternates: tuple[str, ...] = (),
     flags: tuple[Flag, ...] = (),
+    renditions: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ManifestEntry:
     return ManifestEntry(
         sku=job.sku,
@@ -129,6 +130,7 @@ def entry_for(
         base=job.base_storage_key,
         alternates=alternates,
         flags=flags,
+        renditions=renditions or {},
     )
 
 

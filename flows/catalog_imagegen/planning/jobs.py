@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from catalog_imagegen.catalog.model import Colour
 from catalog_imagegen.generation.providers.base import ImageSettings, Mode
+from catalog_imagegen.renditions.channels import ChannelProfile
 
 IMAGES_PREFIX = "images/"
 _UNSAFE_SEGMENT = re.compile(r"[^A-Za-z0-9._-]+")
@@ -37,6 +38,9 @@ class Job:
     base_storage_key: str | None = None
     base_sha256: str | None = None
     template_label: str = ""  # the template's given name for its version, if it has one
+    # The channel deliverables derived from the image. Not in the key: adding a channel to a
+    # template derives its renditions from the stored image, never a new image.
+    channels: tuple[ChannelProfile, ...] = ()
 
     @property
     def storage_key(self) -> str:

@@ -231,6 +231,7 @@ def _job(
         source_image=source if mode == "edit" and base is None else None,
         depends_on=base.key if base else None,
         base_storage_key=base.storage_key if base else None,
+        channels=template.channels,
     )
 
 

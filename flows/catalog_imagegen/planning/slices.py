@@ -23,6 +23,7 @@ from catalog_imagegen.planning.selection import (
     select_jobs,
     state_of,
 )
+from catalog_imagegen.renditions.storing import complete_renditions
 from catalog_imagegen.review.image_review import flagged_slots
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
@@ -77,6 +78,8 @@ def plan_slice(
         )
         for job in split.done
     ]
+    if recover:  # a stored image missing a channel's rendition: derive it, no request
+        skipped = complete_renditions(skipped, store, split.derive_only, run_id)
     return SlicePlan(todo=split.todo, skipped=skipped, selection=selection, states=states)
 
 

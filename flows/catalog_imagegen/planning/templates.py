@@ -30,6 +30,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from catalog_imagegen.generation.providers.base import ImageSettings, Mode
+from catalog_imagegen.renditions.channels import ChannelError, ChannelProfile, load_channels
+from catalog_imagegen.renditions.sizing import size_for_channels
 
 VariantStrategy = Literal["independent", "edit_source", "chain"]
 _FRONT_MATTER = re.compile(r"\A\{#-?(.*?)-?#\}\n?", re.DOTALL)
@@ -41,8 +43,12 @@ _TEMPLATE_FIELDS = {
     "mask",
     "reference_images",
     "label",
+    "channels",
 }
+# The channels a template serves do not change its image, so they stay out of its version.
+_CHANNELS_SETTING = re.compile(rb"^[ \t]*channels[ \t]*=[ \t]*\[[^\]]*\][^\n]*\n?", re.MULTILINE)
 SEASONS_FILE = "seasons.toml"
+CHANNELS_SIZE = "channels"  # size = "channels": the size that best serves the template's channels
 
 
 class TemplateError(Exception):
@@ -78,6 +84,7 @@ class PromptTemplate:
     variant_strategy: VariantStrategy = "independent"
     mask: str | None = None  # path of a mask PNG, relative to the templates folder
     reference_images: tuple[str, ...] = ()
+    channels: tuple[ChannelProfile, ...] = ()
     path: str = ""
     label: str = ""  # a name people give this version ("product-card-v3"); the hash still rules
     compiled: jinja2.Template | None = field(default=None, compare=False, repr=False)
@@ -111,9 +118,10 @@ class PromptTemplate:
 
 def load_templates(folder: Path) -> dict[str, PromptTemplate]:
     environment = _environment(folder)
+    channels = _folder_channels(folder)
     templates = {}
     for path in sorted(folder.glob("*.j2")):
-        templates[path.stem] = _load_template(environment, path)
+        templates[path.stem] = _load_template(environment, path, channels)
     if not templates:
         raise TemplateError(f"{folder}: no prompt templates (*.j2) found")
     return templates
@@ -124,9 +132,16 @@ def load_template_file(path: Path, folder: Path, *, name: str) -> PromptTemplate
     include the folder's files, and its masks and references are the folder's."""
     environment = _environment(path.parent, folder)
     try:
-        return replace(_load_template(environment, path), name=name)
+        return replace(_load_template(environment, path, _folder_channels(folder)), name=name)
     except OSError as error:
         raise TemplateError(f"{path}: cannot read the template ({error.strerror})") from None
+
+
+def _folder_channels(folder: Path) -> dict[str, ChannelProfile]:
+    try:
+        return load_channels(folder)
+    except ChannelError as error:
+        raise TemplateError(str(error)) from None
 
 
 def load_seasons(folder: Path) -> dict[str, Season]:
@@ -164,7 +179,9 @@ def _environment(*folders: Path) -> ImmutableSandboxedEnvironment:
     )
 
 
-def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplate:
+def _load_template(
+    environment: jinja2.Environment, path: Path, channels: Mapping[str, ChannelProfile]
+) -> PromptTemplate:
     source = path.read_bytes()
     text = source.decode("utf-8")
     settings = _front_matter(text, path)
@@ -177,9 +194,8 @@ def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplat
     strategy = settings.get("variant_strategy", "independent")
     if strategy not in ("independent", "edit_source", "chain"):
         raise TemplateError(f"{path.name}: unknown variant_strategy '{strategy}'")
-    image = {k: v for k, v in settings.items() if k in _SETTING_FIELDS}
-    if mode == "edit":
-        image.setdefault("input_fidelity", "high")
+    served = _channels_of(settings.get("channels", []), channels, path)
+    image = _image_fields(settings, mode, served, path)
     try:
         compiled = environment.get_template(path.name)
         image_settings = ImageSettings(**image)
@@ -191,18 +207,47 @@ def _load_template(environment: jinja2.Environment, path: Path) -> PromptTemplat
         raise TemplateError(f"{path.name}: {error}") from None
     return PromptTemplate(
         name=path.stem,
-        version=hashlib.sha256(source).hexdigest()[:12],
+        version=hashlib.sha256(_CHANNELS_SETTING.sub(b"", source, count=1)).hexdigest()[:12],
         mode=mode,
         settings=image_settings,
         description=str(settings.get("description", "")),
         variant_strategy=cast(VariantStrategy, strategy),
         mask=settings.get("mask"),
         reference_images=tuple(settings.get("reference_images", ())),
+        channels=served,
         path=str(path),
         label=str(settings.get("label", "")),
         compiled=compiled,
         globals=dict(compiled.globals),
     )
+
+
+def _image_fields(
+    settings: Mapping[str, Any], mode: Mode, served: tuple[ChannelProfile, ...], path: Path
+) -> dict[str, Any]:
+    """The provider settings; ``size = "channels"`` becomes the size that serves the channels."""
+    image = {k: v for k, v in settings.items() if k in _SETTING_FIELDS}
+    if image.get("size") == CHANNELS_SIZE:
+        if not served:
+            raise TemplateError(f'{path.name}: size = "channels" needs a channels list')
+        image["size"] = size_for_channels(served)
+    if mode == "edit":
+        image.setdefault("input_fidelity", "high")
+    return image
+
+
+def _channels_of(
+    names: Any, channels: Mapping[str, ChannelProfile], path: Path
+) -> tuple[ChannelProfile, ...]:
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise TemplateError(f"{path.name}: channels must be a list of channel names")
+    unknown = [name for name in names if name not in channels]
+    if unknown:
+        known = ", ".join(sorted(channels)) or "none: channels.toml is missing"
+        raise TemplateError(
+            f"{path.name}: unknown channel(s) {', '.join(unknown)} (known: {known})"
+        )
+    return tuple(channels[name] for name in dict.fromkeys(names))
 
 
 def _front_matter(text: str, path: Path) -> dict[str, Any]:

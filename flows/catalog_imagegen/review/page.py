@@ -45,6 +45,7 @@ class ReviewCell:
     reason: str = ""
     image_key: str | None = None
     template_label: str = ""
+    noncompliant: tuple[str, ...] = ()  # "amazon_main: fill 0.31 < 0.85", one per failed check
 
     @property
     def version(self) -> str:
@@ -83,6 +84,11 @@ def cell_for(outcome: JobOutcome) -> ReviewCell:
         reason=outcome.reason,
         image_key=image_key if outcome.status in ("generated", "skipped") else None,
         template_label=job.template_label,
+        noncompliant=tuple(
+            str(flag.get("message", ""))
+            for flag in (outcome.entry.flags if outcome.entry is not None else ())
+            if flag.get("kind") == "noncompliant"
+        ),
     )
 
 
@@ -182,8 +188,15 @@ def _cell_html(cell: ReviewCell | None, page_dir: str) -> str:
         f"<a href='{src}'><img src='{src}' loading='lazy' alt='{_text(cell.label)}' "
         f"title='{_text(version)}'></a>"
         f"<figcaption>{_text(status)} &middot; {_text(version)}</figcaption></figure>"
-        f"{details}</td>"
+        f"{_noncompliant_html(cell.noncompliant)}{details}</td>"
     )
+
+
+def _noncompliant_html(messages: tuple[str, ...]) -> str:
+    if not messages:
+        return ""
+    items = "".join(f"<li>{_text(message)}</li>" for message in messages)
+    return f"<div class='noncompliant'><b>noncompliant</b><ul>{items}</ul></div>"
 
 
 def _text(value: object) -> str:
@@ -202,7 +215,9 @@ vertical-align:top}.rejects td{max-width:40rem}
 .grid caption{font-weight:bold;text-align:left}.cell{width:168px}
 .cell img{width:160px;height:160px;object-fit:contain;display:block;background:#eee}
 figure{margin:0}figcaption{font-size:12px;color:#555}
-.failed,.not_dispatched{background:#fde8e8}.reason{color:#a00;margin:0 0 .25rem;
+.failed,.not_dispatched{background:#fde8e8}
+.noncompliant{color:#a00}.noncompliant ul{margin:0;padding-left:1rem}
+.reason{color:#a00;margin:0 0 .25rem;
 overflow-wrap:anywhere}details p{font-size:12px;max-width:160px;overflow-wrap:anywhere}
 """
 

@@ -53,6 +53,8 @@ class ManifestEntry:
     alternates: tuple[str, ...] = ()
     flags: tuple[Mapping[str, Any], ...] = ()
     template_label: str = ""  # the template version's given name, when it has one
+    # Channel deliverables derived from this image, by channel name (``renditions/``).
+    renditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def slot(self) -> tuple[str, str, str, str]:
@@ -67,6 +69,7 @@ class ManifestEntry:
         data["flags"] = [dict(flag) for flag in self.flags]
         if not self.template_label:
             data.pop("template_label")  # unlabelled templates: the manifest stays as it was
+        data["renditions"] = {name: dict(value) for name, value in self.renditions.items()}
         return data
 
     @classmethod
@@ -76,6 +79,7 @@ class ManifestEntry:
         values["variant_skus"] = tuple(data.get("variant_skus", ()))
         values["alternates"] = tuple(data.get("alternates", ()))
         values["flags"] = tuple(data.get("flags", ()))
+        values["renditions"] = dict(data.get("renditions", {}))
         return cls(sku=sku, colour_key=colour_key, season=season, template=template, **values)
 
 

@@ -14,6 +14,7 @@ from catalog_imagegen.catalog.shopify_export import shopify_import_csv
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
 from catalog_imagegen.planning.ledger import cost_totals, job_cost
 from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE, PriceTable
+from catalog_imagegen.renditions.feeds import FEED_CHANNEL, supplemental_feed
 from catalog_imagegen.review.page import render_review_page, review_page_key
 from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.location import approve_command
@@ -30,6 +31,10 @@ from catalog_imagegen.storage.manifest import (
 from catalog_imagegen.storage.reports import images_csv, rejects_csv
 
 HTML_TYPE = "text/html; charset=utf-8"
+REPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+}
 
 
 @dataclass(slots=True)
@@ -57,6 +62,11 @@ class RunSummary:
     rejects_report: str = ""
     images_report: str = ""
     shopify_import: str = ""  # a Shopify product CSV with the new images, for Shopify catalogs
+    renditions: int = 0  # channel renditions this run derived
+    noncompliant: int = 0  # of those, how many fail a check of their channel
+    merchant_feed: str = ""  # the Merchant Center supplemental feed (TSV)
+    feed_rows: int = 0
+    feed_left_out: dict[str, int] = field(default_factory=dict)  # renditions kept out, by reason
     review_page: str = ""
     awaiting_approval: bool = False
     approve_command: str = ""  # for a held run: the command that publishes it
@@ -123,6 +133,7 @@ def finish_run(
         summary.shopify_import = store_shopify_import(
             store, f"{run_dir}/shopify-import.csv", catalog, entries, summary
         )
+    record_renditions(store, summary, entries, catalog, run_dir)
     summary.review_page = store.url_for(review_page_key(summary.run_id))
     summary.awaiting_approval = approval_required
     if approval_required:
@@ -205,8 +216,27 @@ def ledger_row(
     return row
 
 
+def record_renditions(
+    store: ObjectStore,
+    summary: RunSummary,
+    entries: Sequence[ManifestEntry],
+    catalog: CatalogRead | None,
+    run_dir: str,
+) -> None:
+    """Count the renditions this run derived, and write the Merchant Center supplemental feed."""
+    made = [r for e in entries for r in e.renditions.values() if r.get("run_id") == summary.run_id]
+    summary.renditions = len(made)
+    summary.noncompliant = sum(1 for rendition in made if not rendition.get("compliant"))
+    if not any(FEED_CHANNEL in entry.renditions for entry in entries):
+        return
+    feed = supplemental_feed(entries, catalog.format if catalog is not None else "generic")
+    summary.feed_rows, summary.feed_left_out = feed.rows, dict(feed.left_out)
+    key = f"{run_dir}/merchant-center-supplemental.tsv"
+    summary.merchant_feed = store_report(store, key, feed.data)
+
+
 def store_report(store: ObjectStore, key: str, data: bytes) -> str:
-    content_type = "text/csv; charset=utf-8" if key.endswith(".csv") else JSON_TYPE
+    content_type = REPORT_TYPES.get(key.rsplit(".", 1)[-1], JSON_TYPE)
     store.put(key, data, content_type=content_type, cache_control="no-cache")
     return store.url_for(key)
 

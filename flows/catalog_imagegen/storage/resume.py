@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from catalog_imagegen.generation.image_files import InvalidImage, inspect_image
 from catalog_imagegen.generation.outcomes import entry_for, now_iso
 from catalog_imagegen.planning.jobs import IMAGES_PREFIX, Job, with_base
+from catalog_imagegen.renditions.storing import missing_channels
 from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.manifest import (
     LatestManifest,
@@ -23,6 +24,8 @@ class DoneSplit:
     todo: list[Job]
     done: list[Job]
     known: dict[str, ManifestEntry]  # entries of done jobs, by job key, where the manifest had them
+    # Done jobs whose image is stored but some channel rendition is not: derive only, no request.
+    derive_only: set[str] = field(default_factory=set)
 
 
 def split_done(jobs: Sequence[Job], store: ObjectStore, latest: LatestManifest) -> DoneSplit:
@@ -42,8 +45,12 @@ def split_done(jobs: Sequence[Job], store: ObjectStore, latest: LatestManifest) 
             job = with_base(job, digest) if digest else job
         if job.storage_key in stored and not job.waits_for_base:
             split.done.append(job)
-            if job.key in by_key:
-                split.known[job.key] = by_key[job.key]
+            entry = by_key.get(job.key)
+            if entry is not None:
+                split.known[job.key] = entry
+            image_key = entry.storage_key if entry is not None else job.storage_key
+            if missing_channels(job, image_key, stored, entry):
+                split.derive_only.add(job.key)
         else:
             split.todo.append(job)
     return split

@@ -94,6 +94,7 @@ def status_line(run: RunRecord) -> dict[str, Any]:
         "skipped": summary.get("skipped", 0),
         "failed": summary.get("failed", 0),
         "not_dispatched": summary.get("not_dispatched", 0),
+        "noncompliant": summary.get("noncompliant", 0),
         "estimated_cost": summary.get("estimated_cost", 0.0),
         "actual_cost": cost,
         "preview": run.document.get("preview", False),

@@ -64,6 +64,9 @@ class FakeImageApiConfig:
     # A palette name or ``#hex`` drawn instead of the prompt's colour.
     wrong_colour: str = "magenta"
     same_image_for_all: bool = False
+    # Generations show a small product (a third of the frame) on a light grey studio background:
+    # what a marketplace's white-background and product-fill rules reject.
+    small_product_on_grey: bool = False
     response_style: ResponseStyle = "b64"
     # Pad every image to about this many bytes (still a valid image), e.g. for memory benchmarks.
     image_bytes: int | None = None

@@ -3,7 +3,8 @@
 A generated image is the prompt's colour edge to edge but for a thin neutral frame, so a colour
 check downstream has something true to find. An edit keeps the first input image and paints the
 prompt's colour over its centre (or over the mask's transparent area), so a test can tell the input
-was used. Rendering is cached: a server answering hundreds of requests a second mostly copies bytes.
+was used. With ``small_product_on_grey``, a generation is a small product on a light grey backdrop.
+Rendering is cached: a server answering hundreds of requests a second mostly copies bytes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from catalog_imagegen.testing.fake_image_api.errors import ApiError
 
 _FRAME_RGB = (236, 236, 236)
 _SAME_IMAGE_RGB = (128, 128, 128)
+_STUDIO_GREY_RGB = (232, 232, 232)
+SMALL_PRODUCT_SHARE = 1 / 3  # of each side
 _JPEG_SEGMENT_MAX = 65533
 _HEX_IN_TEXT = re.compile(r"(?<![0-9A-Za-z&])(#[0-9a-fA-F]{6})(?![0-9A-Za-z])")
 
@@ -92,6 +95,19 @@ def render_generated(
     return _encode(image, output_format, padded_to)
 
 
+@lru_cache(maxsize=512)
+def render_small_product(
+    rgb: RGB, size: tuple[int, int], output_format: OutputFormat, padded_to: int | None
+) -> RenderedImage:
+    """The prompt's colour as a small centred product on a light grey studio backdrop."""
+    width, height = size
+    image = Image.new("RGB", size, _STUDIO_GREY_RGB)
+    product_w, product_h = round(width * SMALL_PRODUCT_SHARE), round(height * SMALL_PRODUCT_SHARE)
+    left, top = (width - product_w) // 2, (height - product_h) // 2
+    image.paste(rgb, (left, top, left + product_w, top + product_h))
+    return _encode(image, output_format, padded_to)
+
+
 @lru_cache(maxsize=32)
 def render_edit(
     source: bytes,
@@ -124,6 +140,8 @@ async def render_for(call: ImageCall, config: FakeImageApiConfig) -> RenderedIma
     rgb = prompt_rgb(call.prompt, last=call.endpoint != "generations")
     if config.wrong_colour_pattern and re.search(config.wrong_colour_pattern, call.prompt):
         rgb = config.wrong_colour_rgb or rgb
+    if call.endpoint == "generations" and config.small_product_on_grey:
+        return render_small_product(rgb, size, output_format, config.image_bytes)
     if call.endpoint == "generations":
         return render_generated(rgb, size, output_format, transparent, config.image_bytes)
     try:
