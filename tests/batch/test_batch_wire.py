@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from dataclasses import replace
 
 import pytest
 from PIL import Image
@@ -20,6 +21,7 @@ from catalog_imagegen.generation.providers.base import ImageRequest, ImageSettin
 from catalog_imagegen.generation.providers.openai_wire import edit_form, generation_body
 from catalog_imagegen.pipeline import prepare_run
 from catalog_imagegen.planning.templates import load_seasons, load_templates
+from catalog_imagegen.renditions.channels import load_channels
 from tests.conftest import SAMPLE_CATALOG, TEMPLATES
 
 SETTINGS = ImageSettings(size="1024x1536", quality="high", output_format="webp", background="auto")
@@ -92,7 +94,9 @@ def test_result_lines_become_checked_images_or_the_providers_reason() -> None:
 def test_submission_records_keep_whole_jobs(tmp_path: object) -> None:
     templates, seasons = load_templates(TEMPLATES), load_seasons(TEMPLATES)
     plan = prepare_run(str(SAMPLE_CATALOG), templates, seasons, model="gpt-image-2")
-    jobs = plan.jobs[:20]
+    channels = tuple(load_channels(TEMPLATES).values())[:2]
+    assert channels  # a job's channel profiles travel with it, so collected images get renditions
+    jobs = [replace(plan.jobs[0], channels=channels), *plan.jobs[1:20]]
     assert [job_from_json(json.loads(json.dumps(job_to_json(j)))) for j in jobs] == jobs
     submission = Submission(
         "s1", "run-1", "c.csv", "/v1/images/edits", "2026-11-30T10:00:00+00:00", jobs

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from catalog_imagegen.catalog.model import Colour
 from catalog_imagegen.generation.providers.base import ImageSettings
 from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.renditions.channels import ChannelProfile
 from catalog_imagegen.storage.base import ObjectStore
 
 SUBMISSIONS_PREFIX = "batches/submissions/"
@@ -134,8 +135,14 @@ def job_from_json(value: dict[str, Any]) -> Job:
             **value,
             "colour": Colour(**colour),
             "settings": ImageSettings(**value["settings"]),
+            "channels": tuple(channel_from_json(c) for c in value.get("channels") or ()),
         }
     )
+
+
+def channel_from_json(value: dict[str, Any]) -> ChannelProfile:
+    size = value.get("size")
+    return ChannelProfile(**{**value, "size": tuple(size) if size else None})
 
 
 def not_in_open_batches(
