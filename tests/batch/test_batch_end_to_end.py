@@ -54,10 +54,11 @@ def test_sample_catalog_by_batch_makes_what_a_synchronous_run_makes(
     batch_entries = load_latest(LocalDirectoryStore(by_batch)).entries
     sync_entries = load_latest(LocalDirectoryStore(by_sync)).entries
     for slot, entry in batch_entries.items():
-        assert (entry.sha256, entry.width, entry.prompt) == (
+        assert (entry.sha256, entry.width, entry.prompt, entry.renditions) == (
             sync_entries[slot].sha256,
             sync_entries[slot].width,
             sync_entries[slot].prompt,
+            sync_entries[slot].renditions,
         )
 
 
