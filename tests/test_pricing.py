@@ -38,10 +38,16 @@ def job() -> Job:
         ("gpt-image-1", "medium", "1024x1536", 0.063),
         ("gpt-image-1", "high", "1536x1024", 0.25),
         ("gpt-image-1-mini", "medium", "1024x1024", 0.011),
-        ("gpt-image-2", "high", "1024x1024", 0.167),  # priced like gpt-image-1
+        ("gpt-image-2", "high", "1024x1024", 0.211),
+        ("gpt-image-2", "medium", "1024x1024", 0.053),
+        ("gpt-image-2", "medium", "1536x1024", 0.041),  # its non-square images cost less
+        ("gpt-image-2-2026-04-21", "medium", "1024x1024", 0.053),  # a snapshot: its family
+        ("gpt-image-2", "medium", "2048x2048", 0.212),  # a free size: the square x 4 pixels
+        ("gpt-image-2", "medium", "1664x2400", 0.104102),  # 1:1.44: the 2:3 price by pixels
+        ("gpt-image-1.5", "medium", "1024x1024", 0.034),
         ("gpt-image-1", "auto", "1024x1024", 0.167),  # auto: the dearest it could be
         ("offline-preview", "high", "1024x1024", 0.0),
-        ("gpt-image-1", "medium", "64x64", None),  # not in the table
+        ("gpt-image-1", "ultra", "1024x1024", None),  # not in the table
         ("someone-elses-model", "low", "1024x1024", None),
     ],
 )
@@ -62,6 +68,17 @@ def test_actual_cost_from_usage_tokens() -> None:
     # 800 text x $5/M + 200 image x $10/M + 4160 output x $40/M
     assert DEFAULT_PRICE_TABLE.actual("gpt-image-1", usage) == pytest.approx(0.1724)
     assert DEFAULT_PRICE_TABLE.actual("gpt-image-1", {}) is None
+
+
+def test_actual_cost_reads_the_input_token_details_openai_sends() -> None:
+    usage = {
+        "input_tokens": 423,
+        "input_tokens_details.text_tokens": 100,
+        "input_tokens_details.image_tokens": 323,
+        "output_tokens": 1767,
+    }
+    # 100 text x $5/M + 323 image x $8/M + 1767 output x $30/M
+    assert DEFAULT_PRICE_TABLE.actual("gpt-image-2", usage) == pytest.approx(0.056094)
 
 
 def test_a_price_file_adds_models(tmp_path: Path, job: Job) -> None:

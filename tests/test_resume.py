@@ -28,6 +28,7 @@ from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.storage.run_history import load_run
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
+from catalog_imagegen.testing.fake_image_api.config import OPENAI_IMAGE_MODELS
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
 pytestmark = pytest.mark.slow  # two `catalog-imagegen run` processes, each with a Prefect server
@@ -37,9 +38,15 @@ CONCURRENCY = 4
 KEY = "sk-resume-test-key"
 
 
+TINY_MODEL = "gateway-tiny-image"
+
+
 @pytest.fixture
 def fake_api() -> Iterator[FakeImageApi]:
-    with FakeImageApi(latency_s=0.04, api_key=KEY, record_file_bytes=False) as api:
+    # 64x64 images keep the test fast; no OpenAI model makes them, so the fake serves a gateway's
+    # own model, which the model table does not know (and lets through).
+    models = (*OPENAI_IMAGE_MODELS, TINY_MODEL)
+    with FakeImageApi(latency_s=0.04, api_key=KEY, record_file_bytes=False, models=models) as api:
         yield api
 
 
@@ -48,6 +55,7 @@ def slow_provider_env(tmp_path: Path, fake_api: FakeImageApi) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_IMAGEGEN_")}
     env["OPENAI_API_KEY"] = KEY
     env["OPENAI_BASE_URL"] = fake_api.base_url
+    env["CATALOG_IMAGEGEN_MODEL"] = TINY_MODEL
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from catalog_imagegen.generation.progress import ProgressReporter, SilentProgress, TerminalProgress
 from catalog_imagegen.generation.providers.base import ImageProvider
+from catalog_imagegen.generation.providers.model_rules import ModelTable, load_model_table
 from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider
 from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
 from catalog_imagegen.generation.providers.rate_limit import RequestLimiter
@@ -27,10 +28,12 @@ class Resources:
     store: ObjectStore
     progress: ProgressReporter
     prices: PriceTable = field(default_factory=lambda: DEFAULT_PRICE_TABLE)
+    models: ModelTable = field(default_factory=load_model_table)
 
 
 def build_provider(settings: Settings, seasons: Mapping[str, Season]) -> ImageProvider:
-    """With an API key, the real API; without one, offline previews.
+    """With an API key, the real API (sending what the model table lets the model take);
+    without one, offline previews.
 
     The limiter is made here, once per run, so every chunk task and every retry shares it. Its
     ``concurrency`` is the same setting that sizes ``ImageMaker``'s slots.
@@ -42,6 +45,7 @@ def build_provider(settings: Settings, seasons: Mapping[str, Season]) -> ImagePr
             api_key=settings.api_key,
             limiter=limiter,
             model=settings.model,
+            rules=load_model_table(settings.models_file).rules_for(settings.model),
             name=settings.provider or "openai-compatible",
             max_attempts=settings.max_attempts,
             read_timeout=settings.read_timeout,
@@ -90,11 +94,13 @@ def build_inbox(location: str) -> InboxStore:
 
 
 def build_resources(settings: Settings, seasons: Mapping[str, Season]) -> Resources:
+    models = load_model_table(settings.models_file)
     return Resources(
         provider=build_provider(settings, seasons),
         store=build_store(settings),
         progress=TerminalProgress() if settings.progress else SilentProgress(),
-        prices=load_price_table(settings.prices_file),
+        prices=load_price_table(settings.prices_file, models),
+        models=models,
     )
 
 

@@ -26,6 +26,7 @@ from catalog_imagegen.definitions import Resources, build_review
 from catalog_imagegen.generation.batch.submissions import jobs_not_in_batches
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
+from catalog_imagegen.generation.preflight import check_before_spending
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.plan import PlanOptions, plan_jobs
 from catalog_imagegen.planning.pricing import PriceTable
@@ -42,6 +43,7 @@ from catalog_imagegen.review.approval import load_rejections, prompt_notes
 from catalog_imagegen.review.image_review import group_of
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.manifest import load_latest, stored_requests
 from catalog_imagegen.storage.publishing import RunSummary, finish_run
 
 CHUNKS_IN_FLIGHT = 3
@@ -171,6 +173,8 @@ def image_maker(
         control=spend_control(settings, resources.prices),
         on_outcome=resources.progress.advance,
         review=review,
+        # An image an earlier run stored for an identical request is copied, not paid again.
+        stored_requests=stored_requests(load_latest(resources.store).entries),
     )
 
 
@@ -264,13 +268,15 @@ def new_summary(
 async def run_request(
     request: RunRequest, settings: Settings, resources: Resources, run_id: str | None = None
 ) -> tuple[RunSummary, list[JobOutcome]]:
-    """The whole run without Prefect: prepare, select, make, publish; the summary and every
-    job's outcome. ``settings`` are the request's (``request.settings_for``); ``resources`` were
-    built from them."""
+    """The whole run without Prefect: prepare, select, check before spending, make, publish;
+    the summary and every job's outcome. ``settings`` are the request's
+    (``request.settings_for``); ``resources`` were built from them. ``RunRefused`` when the
+    model or endpoint cannot do what the plan asks, before any paid request."""
     run_id = run_id or new_run_id()
     started_at = now_iso()
     prepared = prepare(request, settings, resources.store)
     sliced = select(prepared, request, resources.store, run_id)
+    await check_before_spending(sliced.todo, resources.provider, resources.models)
     maker = image_maker(resources, settings, request, run_id, prepared.templates)
     resources.progress.start(len(sliced.todo), 0)
     try:

@@ -4,7 +4,8 @@
   means offline preview images.
 - ``AWS_*`` (profile, region, credentials, ``AWS_ENDPOINT_URL_S3``): read by boto3 itself.
 - ``CATALOG_IMAGEGEN_*``: this tool's own (output, model, concurrency, rpm, templates folder,
-  ``PRICES_FILE`` for the price table, ``PREVIEW_LATENCY`` to slow offline previews down,
+  ``PRICES_FILE`` for the price table, ``MODELS_FILE`` for the model table,
+  ``PREVIEW_LATENCY`` to slow offline previews down,
   ``COLOUR_QA``, ``COLOUR_TOLERANCE``, ``DUPLICATE_DISTANCE``, ``COLOUR_RETRY``, ...).
 
 Secrets are held in ``Secret``, whose ``repr`` and ``str`` never show the value, so a settings
@@ -67,6 +68,7 @@ class Settings:
     max_images: int | None = None
     max_cost: float | None = None  # USD, estimated from the price table before dispatch
     prices_file: Path | None = None  # JSON price table replacing the default (``pricing``)
+    models_file: Path | None = None  # TOML model table overriding the shipped one (``model_rules``)
     # Seconds each offline preview takes: a demo and testing knob that mimics a slow provider.
     preview_latency: float = 0.0
     progress: bool = True
@@ -126,6 +128,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("bucket", str),
         ("prefix", str),
         ("prices_file", Path),
+        ("models_file", Path),
         ("preview_latency", float),
         ("colour_qa", _flag),
         ("colour_tolerance", float),

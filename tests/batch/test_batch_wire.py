@@ -18,6 +18,7 @@ from catalog_imagegen.generation.batch.wire import (
     request_line,
 )
 from catalog_imagegen.generation.providers.base import ImageRequest, ImageSettings, SourceImage
+from catalog_imagegen.generation.providers.model_rules import ModelRules
 from catalog_imagegen.generation.providers.openai_wire import edit_form, generation_body
 from catalog_imagegen.pipeline import prepare_run
 from catalog_imagegen.planning.templates import load_seasons, load_templates
@@ -103,3 +104,15 @@ def test_submission_records_keep_whole_jobs(tmp_path: object) -> None:
     )
     again = Submission.from_json(submission.to_json())
     assert again.jobs == jobs and again.due_by == "2026-12-01T10:00:00+00:00"
+
+
+def test_batch_lines_follow_the_model_rules_as_synchronous_bodies_do() -> None:
+    rules = ModelRules(name="strict", refuses=frozenset({"background"}))
+    photo = SourceImage(png(), "p.png", "image/png")
+    for request in (
+        ImageRequest(prompt="A navy tee", settings=SETTINGS),
+        ImageRequest(prompt="Make it red", settings=SETTINGS, mode="edit", images=(photo,)),
+    ):
+        body = json.loads(request_line("j", request, "gpt-image-2", ["file-1"], rules))["body"]
+        assert "background" not in body
+        assert "background" in json.loads(request_line("j", request, "gpt-image-2", ["f"]))["body"]

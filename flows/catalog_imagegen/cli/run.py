@@ -8,10 +8,12 @@ import asyncio
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from catalog_imagegen.catalog.detect import chosen_format
 from catalog_imagegen.catalog.reading import check_catalog
+from catalog_imagegen.cli.endpoint_check import endpoint_refusal
 from catalog_imagegen.cli.request_flags import request_from_args
 from catalog_imagegen.cli.summary import (
     EXIT_ALREADY_RUNNING,
@@ -44,6 +46,8 @@ def run_command(args: argparse.Namespace) -> int:
     request, settings = checked_request(args)
     if args.dry_run:
         return dry_run_command(request, settings, as_json=args.json)
+    if (refused := endpoint_refusal(settings)) is not None:
+        return refused
     if args.shards:
         from catalog_imagegen.cli.scale_out import sharded_run_command
 
@@ -62,6 +66,8 @@ def backfill_command(args: argparse.Namespace) -> int:
     request, settings = checked_request(args)
     if args.dry_run:
         return dry_run_command(request, settings, as_json=args.json)
+    if (refused := endpoint_refusal(settings)) is not None:
+        return refused
     if (code := by_batch(request, settings, args.wait)) is not None:
         return code
     server = use_server()
@@ -117,18 +123,22 @@ def dry_run_command(request: RunRequest, settings: Settings, *, as_json: bool = 
     """Plan and select exactly as the run would, list the store, print the forecast."""
     from catalog_imagegen import pipeline
     from catalog_imagegen.definitions import build_store
+    from catalog_imagegen.generation.preflight import check_plan
+    from catalog_imagegen.generation.providers.model_rules import ModelTableError, load_model_table
     from catalog_imagegen.planning.pricing import load_price_table
     from catalog_imagegen.storage.base import StoreError
 
     try:
         store = build_store(settings)
         prepared = pipeline.prepare(request, settings, store)
-        prices = load_price_table(settings.prices_file)
+        models = load_model_table(settings.models_file)
+        prices = load_price_table(settings.prices_file, models)
         forecast = pipeline.dry_run(prepared, request, settings, store, prices)
         by_batch = pipeline.dry_run(prepared, request, settings, store, prices.for_batch())
-    except StoreError as error:
+    except (StoreError, ModelTableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    check = check_plan(prepared.jobs, models, datetime.now(UTC).date())
     if as_json:
         batch_cost = {"batch_estimated_cost": by_batch.estimated_cost}
         print(json.dumps(asdict(forecast) | {"rejected_rows": len(prepared.rejects)} | batch_cost))
@@ -140,6 +150,10 @@ def dry_run_command(request: RunRequest, settings: Settings, *, as_json: bool = 
     )
     if prepared.rejects:
         print(f"  {len(prepared.rejects)} catalog rows rejected (see `prompts` for details)")
+    for notice in check.notices:
+        print(f"  note: {notice}")
+    for problem in check.problems:
+        print(f"  the run would stop before any request: {problem}")
     if not settings.uses_real_provider:
         print("  (no OPENAI_API_KEY: the real run would make offline previews, which cost nothing)")
-    return EXIT_OK
+    return EXIT_BAD_INPUT if check.problems and settings.uses_real_provider else EXIT_OK

@@ -28,6 +28,7 @@ from prefect.states import Completed, Failed
 from catalog_imagegen import pipeline
 from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.definitions import PREVIEW_NOTICE, Resources, build_resources
+from catalog_imagegen.flows.before_spending import refused_before_spending
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
 from catalog_imagegen.planning.jobs import Job
@@ -126,6 +127,8 @@ async def run_flow(request: RunRequest, *, locked: bool = False) -> State[Any]:
         logger.error(str(error))
         await resources.provider.aclose()
         return Failed(message=str(error))
+    if refused := await refused_before_spending(sliced.value.todo, resources, request, run_id):
+        return refused
     lock = None
     if locked:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -45,7 +45,8 @@ from catalog_imagegen.generation.providers.base import (
     RunHalted,
     SourceImage,
 )
-from catalog_imagegen.planning.jobs import Job
+from catalog_imagegen.generation.shared_requests import SharedRequests, copied_outcome
+from catalog_imagegen.planning.jobs import Job, image_key
 from catalog_imagegen.renditions.storing import store_renditions
 from catalog_imagegen.review.image_review import (
     ImageReview,
@@ -55,7 +56,7 @@ from catalog_imagegen.review.image_review import (
     stronger_colour_prompt,
 )
 from catalog_imagegen.storage.base import ObjectStore, StoreAccessDenied, StoreError
-from catalog_imagegen.storage.manifest import IMMUTABLE
+from catalog_imagegen.storage.manifest import IMMUTABLE, ManifestEntry
 
 T = TypeVar("T")
 
@@ -72,6 +73,7 @@ class ImageMaker:
         control: RunControl,
         on_outcome: OnOutcome | None = None,
         review: ReviewSettings | None = None,
+        stored_requests: Mapping[str, ManifestEntry] | None = None,
     ) -> None:
         self.provider = provider
         self.store = store
@@ -89,6 +91,8 @@ class ImageMaker:
         self._workers = ThreadPoolExecutor(max(4, concurrency), thread_name_prefix="store")
         self._finished: dict[str, asyncio.Future[JobOutcome]] = {}
         self._bases = BaseImages(store)
+        # Images earlier runs stored, by request digest: an identical request reuses them.
+        self._shared = SharedRequests(stored_requests)
 
     async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
@@ -114,7 +118,7 @@ class ImageMaker:
 
     async def _make_one(self, job: Job) -> JobOutcome:
         try:
-            outcome = await self._attempt(job)
+            outcome = await self._shared.outcome_for(job, self._attempt, self._copy)
         except Exception as error:  # a bug must fail one job, never the run's bookkeeping
             outcome = JobOutcome(job, "failed", f"internal error: {type(error).__name__}: {error}")
         future = self._finished.pop(job.key, None)
@@ -122,6 +126,27 @@ class ImageMaker:
             future.set_result(outcome)
         if self._on_outcome is not None:
             self._on_outcome(outcome)
+        return outcome
+
+    async def _copy(self, job: Job, source: ManifestEntry, shared_from: str) -> JobOutcome | None:
+        """``job``'s slot filled with the stored image of an identical request: no request.
+        ``None`` when that image is gone from the store."""
+        model = self.provider.model
+        try:
+            copied = await self._in_thread(
+                lambda: copied_outcome(
+                    job, source, shared_from, self.store, run_id=self.run_id, model=model
+                )
+            )
+        except StoreAccessDenied as error:
+            self.control.halt(str(error))
+            return JobOutcome(job, "failed", str(error), shared_from=shared_from)
+        except StoreError as error:
+            return JobOutcome(job, "failed", f"upload failed: {error}", shared_from=shared_from)
+        if copied is None:
+            return None
+        outcome, primary = copied
+        self._bases.keep(job, primary)
         return outcome
 
     async def _attempt(self, job: Job) -> JobOutcome:
@@ -165,6 +190,8 @@ class ImageMaker:
                 status: Status = "failed" if error.attempts else "not_dispatched"
                 return JobOutcome(job, status, error.reason, attempts=error.attempts)
             except JobFailed as error:
+                if error.refused_param:
+                    self.control.refuse_settings(job, error.refused_param, error.reason)
                 return JobOutcome(job, "failed", error.reason, attempts=error.attempts)
 
     @property
@@ -232,7 +259,7 @@ class ImageMaker:
             images = [
                 self._marked(image, size) for image, size in zip(result.images, sizes, strict=True)
             ]
-            keys = [_image_key(job, index) for index in range(len(images))]
+            keys = [image_key(job, index) for index in range(len(images))]
             digests = [hashlib.sha256(image.data).hexdigest() for image in images]
             # Renditions and alternates first, the primary last: its presence means the job is done
             # (and a rerun derives any rendition still missing from it).
@@ -304,10 +331,3 @@ def image_request(job: Job, images: tuple[SourceImage, ...] = ()) -> ImageReques
         colour_rgb=job.colour.rgb,
         season=job.season,
     )
-
-
-def _image_key(job: Job, index: int) -> str:
-    if index == 0:
-        return job.storage_key
-    stem, _, ext = job.storage_key.rpartition(".")
-    return f"{stem}-{index + 1}.{ext}"

@@ -27,6 +27,8 @@ class JobOutcome:
     entry: ManifestEntry | None = None
     usage: dict[str, int] | None = None
     review: ImageReview | None = None  # what colour QA measured, when it ran
+    # The job whose identical request made this image (copied into this slot, not requested).
+    shared_from: str = ""
 
 
 class RunControl:
@@ -45,15 +47,28 @@ class RunControl:
         self.dispatched_images = 0
         self.dispatched_cost = 0.0
         self.stop_reason: str | None = None
+        # Template settings the provider refused a parameter of: the same request would fail.
+        self._refused: dict[tuple[str, str, str, object], str] = {}
 
     def halt(self, reason: str) -> None:
         if self.stop_reason is None:
             self.stop_reason = reason
 
+    def refuse_settings(self, job: Job, param: str, reason: str) -> None:
+        """The provider refused ``param`` of ``job``'s request: its template's other jobs with
+        the same settings are not sent (other templates go on)."""
+        self._refused.setdefault(
+            _settings_of(job),
+            f"not dispatched: the provider refused the parameter {param!r} of template "
+            f"'{job.template}' with these settings ({reason})",
+        )
+
     def claim(self, job: Job) -> str | None:
         """Reserve budget for ``job``; the reason it may not be dispatched, or ``None``."""
         if self.stop_reason:
             return self.stop_reason
+        if refused := self._refused.get(_settings_of(job)):
+            return refused
         images = job.settings.n
         if self.max_images is not None and self.dispatched_images + images > self.max_images:
             return f"--max-images {self.max_images} reached"
@@ -70,6 +85,10 @@ class RunControl:
 
 
 OnOutcome = Callable[[JobOutcome], None]
+
+
+def _settings_of(job: Job) -> tuple[str, str, str, object]:
+    return (job.template, job.model, job.mode, job.settings)
 
 
 def object_metadata(job: Job, model: str, size: tuple[int, int], sha256: str) -> dict[str, str]:
@@ -131,6 +150,7 @@ def entry_for(
         alternates=alternates,
         flags=flags,
         renditions=renditions or {},
+        request=job.request_identity,
     )
 
 

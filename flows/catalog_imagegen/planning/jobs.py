@@ -41,6 +41,13 @@ class Job:
     # The channel deliverables derived from the image. Not in the key: adding a channel to a
     # template derives its renditions from the stored image, never a new image.
     channels: tuple[ChannelProfile, ...] = ()
+    # What the provider is sent, as a digest (model, prompt, mode, settings, source photo, base):
+    # jobs with the same one are byte-identical requests and share one request and its image.
+    request_key: str = ""
+
+    @property
+    def request_identity(self) -> str:
+        return self.request_key or self.key
 
     @property
     def storage_key(self) -> str:
@@ -65,7 +72,12 @@ def with_base(job: Job, base_sha256: str) -> Job:
     so a regenerated base gives its dependents new keys (and new images) and nothing else."""
     if job.depends_on is None or job.base_sha256 is not None:
         raise ValueError(f"{job.label}: not a dependent waiting for its base")
-    return replace(job, key=derive_key(job.key, base_sha256), base_sha256=base_sha256)
+    return replace(
+        job,
+        key=derive_key(job.key, base_sha256),
+        request_key=derive_key(job.request_identity, base_sha256),
+        base_sha256=base_sha256,
+    )
 
 
 def storage_key_for(job: Job, key: str) -> str:
@@ -73,6 +85,15 @@ def storage_key_for(job: Job, key: str) -> str:
         f"{IMAGES_PREFIX}{safe_segment(job.sku)}/{job.template}/{job.season}/"
         f"{job.colour.key}/{key}.{job.settings.output_format}"
     )
+
+
+def image_key(job: Job, index: int) -> str:
+    """Where the job's ``index``-th image is stored: the primary at its storage key, the
+    alternates (``n`` > 1) beside it as ``{key}-2``, ``{key}-3``..."""
+    if index == 0:
+        return job.storage_key
+    stem, _, ext = job.storage_key.rpartition(".")
+    return f"{stem}-{index + 1}.{ext}"
 
 
 def key_from_storage_key(storage_key: str) -> str:

@@ -17,9 +17,10 @@ DISPATCHED = ("generated", "failed")
 
 
 def job_cost(outcome: JobOutcome, prices: PriceTable, model: str) -> dict[str, float | None]:
-    """``{"estimated": USD, "actual": USD or None}``; work that was not requested costs 0."""
-    dispatched = outcome.status == "generated" or (
-        outcome.status == "failed" and outcome.attempts > 0
+    """``{"estimated": USD, "actual": USD or None}``; work that was not requested (skipped, or
+    copied from an identical request) costs 0."""
+    dispatched = not outcome.shared_from and (
+        outcome.status == "generated" or (outcome.status == "failed" and outcome.attempts > 0)
     )
     estimated = prices.estimate(outcome.job) if dispatched else 0.0
     return {"estimated": estimated, "actual": prices.actual(model, outcome.usage)}

@@ -232,6 +232,15 @@ def _job(
         depends_on=base.key if base else None,
         base_storage_key=base.storage_key if base else None,
         channels=template.channels,
+        request_key=derive_key(
+            "request",
+            options.model,
+            prompt,
+            mode,
+            settings,
+            source_ref,
+            *(("base", base.request_identity) if base else ()),
+        ),
     )
 
 

@@ -1,9 +1,10 @@
 """What images cost: an estimate per job before dispatch, and the actual cost from token usage.
 
-The default table holds OpenAI's public prices (USD) for gpt-image-1 and gpt-image-1-mini: per
-image by quality and size for estimates, per million tokens for actual cost. gpt-image-2 is priced
-like gpt-image-1 until its own prices are put in the table. The offline preview costs nothing.
-A JSON file (``CATALOG_IMAGEGEN_PRICES_FILE``) adds models or replaces their prices::
+Prices come from the model table (``generation/providers/models.toml``; per image by quality and
+size for estimates, per million tokens for actual cost), so a model's rules and prices are kept
+and overridden in one place. gpt-image-2's free sizes are estimated from the listed size of the
+same shape (square, or 3:2) scaled by pixels. The offline preview costs nothing. A JSON file
+(``CATALOG_IMAGEGEN_PRICES_FILE``) still adds models or replaces their prices::
 
     {"models": {"my-model": {"per_image": {"medium/1024x1024": 0.04},
                              "per_million_tokens": {"input_text": 5, "input_image": 10,
@@ -13,68 +14,41 @@ A JSON file (``CATALOG_IMAGEGEN_PRICES_FILE``) adds models or replaces their pri
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog_imagegen.generation.providers.model_rules import (
+    ModelPrices,
+    ModelTable,
+    load_model_table,
+)
 from catalog_imagegen.generation.providers.offline import PREVIEW_MODEL
 from catalog_imagegen.planning.jobs import Job
 
-_GPT_IMAGE_1 = {
-    "per_image": {
-        "low/1024x1024": 0.011,
-        "low/1024x1536": 0.016,
-        "low/1536x1024": 0.016,
-        "medium/1024x1024": 0.042,
-        "medium/1024x1536": 0.063,
-        "medium/1536x1024": 0.063,
-        "high/1024x1024": 0.167,
-        "high/1024x1536": 0.25,
-        "high/1536x1024": 0.25,
-    },
-    "per_million_tokens": {"input_text": 5.0, "input_image": 10.0, "output": 40.0},
-}
-_GPT_IMAGE_1_MINI = {
-    "per_image": {
-        "low/1024x1024": 0.005,
-        "low/1024x1536": 0.006,
-        "low/1536x1024": 0.006,
-        "medium/1024x1024": 0.011,
-        "medium/1024x1536": 0.015,
-        "medium/1536x1024": 0.015,
-        "high/1024x1024": 0.036,
-        "high/1024x1536": 0.052,
-        "high/1536x1024": 0.052,
-    },
-    "per_million_tokens": {"input_text": 2.0, "input_image": 2.5, "output": 8.0},
-}
-DEFAULT_PRICES: Mapping[str, Mapping[str, Mapping[str, float]]] = {
-    "gpt-image-1": _GPT_IMAGE_1,
-    "gpt-image-2": _GPT_IMAGE_1,  # assumption: priced like gpt-image-1
-    "gpt-image-1-mini": _GPT_IMAGE_1_MINI,
-    PREVIEW_MODEL: {"per_image": {}, "per_million_tokens": {}},
-}
-
-
+_SIZE = re.compile(r"^(\d+)x(\d+)$")
+_SQUARE, _WIDE, _TALL = "1024x1024", "1536x1024", "1024x1536"
 # The Batch API charges half the synchronous price, per image and per token alike.
 BATCH_PRICE_FRACTION = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class ModelPrices:
-    per_image: Mapping[str, float] = field(default_factory=dict)  # "quality/size" -> USD
-    per_million_tokens: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class PriceTable:
     models: Mapping[str, ModelPrices] = field(default_factory=dict)
 
+    def prices_for(self, model: str) -> ModelPrices | None:
+        """The exact model's prices, else its family's (``gpt-image-2-2026-04-21``)."""
+        if model in self.models:
+            return self.models[model]
+        families = [name for name in self.models if model.startswith(name + "-")]
+        return self.models[max(families, key=len)] if families else None
+
     def estimate(self, job: Job) -> float | None:
         """Estimated USD for a job before it runs; ``None`` when the table has no price."""
         if job.model == PREVIEW_MODEL:
             return 0.0
-        prices = self.models.get(job.model)
+        prices = self.prices_for(job.model)
         if prices is None:
             return None
         per_image = _per_image(prices, job.settings.quality, job.settings.size)
@@ -82,11 +56,13 @@ class PriceTable:
 
     def actual(self, model: str, usage: Mapping[str, int] | None) -> float | None:
         """USD from the tokens a provider reported; ``None`` without usage or token prices."""
-        prices = self.models.get(model)
+        prices = self.prices_for(model)
         if not usage or prices is None or not prices.per_million_tokens:
             return None
         rates = prices.per_million_tokens
-        image_in = usage.get("input_image_tokens", 0)
+        image_in = usage.get(
+            "input_image_tokens", usage.get("input_tokens_details.image_tokens", 0)
+        )
         text_in = usage.get("input_text_tokens", usage.get("input_tokens", 0) - image_in)
         output = usage.get("output_tokens", 0)
         dollars = (
@@ -112,15 +88,30 @@ class PriceTable:
 
 
 def _per_image(prices: ModelPrices, quality: str, size: str) -> float | None:
-    """The listed price; ``auto`` quality or size is estimated at its dearest listed value."""
+    """The listed price; ``auto`` quality or size is estimated at its dearest listed value; a
+    free size at the listed size of its shape, scaled by pixels."""
     if f"{quality}/{size}" in prices.per_image:
         return prices.per_image[f"{quality}/{size}"]
+    if (match := _SIZE.match(size)) and quality != "auto":
+        return _free_size_price(prices, quality, int(match.group(1)), int(match.group(2)))
     matching = [
         price
         for name, price in prices.per_image.items()
         if quality in ("auto", name.split("/")[0]) and size in ("auto", name.split("/")[1])
     ]
     return max(matching) if matching else None
+
+
+def _free_size_price(prices: ModelPrices, quality: str, width: int, height: int) -> float | None:
+    """Output tokens grow with pixels; gpt-image-2's 3:2 images cost less per pixel than its
+    squares, so the nearer shape is the reference."""
+    ratio = max(width, height) / min(width, height)
+    reference = _SQUARE if ratio < 1.25 else _WIDE if width > height else _TALL
+    price = prices.per_image.get(f"{quality}/{reference}")
+    if price is None:
+        return None
+    ref_width, ref_height = (int(side) for side in reference.split("x"))
+    return round(price * width * height / (ref_width * ref_height), 6)
 
 
 def price_table(raw: Mapping[str, Mapping[str, Mapping[str, float]]]) -> PriceTable:
@@ -135,15 +126,22 @@ def price_table(raw: Mapping[str, Mapping[str, Mapping[str, float]]]) -> PriceTa
     )
 
 
-def load_price_table(path: str | Path | None) -> PriceTable:
-    """The default table, with the models of the JSON file at ``path`` (if any) replacing it."""
-    raw = dict(DEFAULT_PRICES)
+def prices_of(table: ModelTable) -> dict[str, ModelPrices]:
+    """Every priced model of the model table, and the offline preview at no cost."""
+    priced = {name: rules.prices for name, rules in table.models.items() if rules.prices.per_image}
+    return {**priced, PREVIEW_MODEL: ModelPrices()}
+
+
+def load_price_table(path: str | Path | None, models: ModelTable | None = None) -> PriceTable:
+    """The model table's prices, with the models of the JSON file at ``path`` (if any)
+    replacing them."""
+    table = dict(prices_of(models or load_model_table()))
     if path:
         try:
-            raw.update(json.loads(Path(path).read_text())["models"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
+            table.update(price_table(json.loads(Path(path).read_text())["models"]).models)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"cannot read the price table {path}: {error}") from None
-    return price_table(raw)
+    return PriceTable(table)
 
 
-DEFAULT_PRICE_TABLE = price_table(DEFAULT_PRICES)
+DEFAULT_PRICE_TABLE = PriceTable(prices_of(load_model_table()))

@@ -27,7 +27,7 @@ from catalog_imagegen.renditions.storing import complete_renditions
 from catalog_imagegen.review.image_review import flagged_slots
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
-from catalog_imagegen.storage.manifest import load_latest
+from catalog_imagegen.storage.manifest import load_latest, stored_requests
 from catalog_imagegen.storage.resume import recover_entry, split_done
 from catalog_imagegen.storage.run_history import UnknownRun, load_run
 
@@ -38,6 +38,8 @@ class SlicePlan:
     skipped: list[JobOutcome]  # already stored, reported as skipped
     selection: Selection
     states: Counter[JobState] = field(default_factory=Counter)
+    # Requests whose image the store already holds (for other slots): copied, not requested.
+    reusable: frozenset[str] = frozenset()
 
 
 def plan_slice(
@@ -69,6 +71,7 @@ def plan_slice(
         done = {job.key for job in split.done}
         todo = [replace(job, redo=redo) if job.key in done else job for job in chosen]
         return SlicePlan(todo=todo, skipped=[], selection=selection, states=states)
+    reusable = frozenset(stored_requests(latest.entries))
     skipped = [
         JobOutcome(
             job,
@@ -80,7 +83,9 @@ def plan_slice(
     ]
     if recover:  # a stored image missing a channel's rendition: derive it, no request
         skipped = complete_renditions(skipped, store, split.derive_only, run_id)
-    return SlicePlan(todo=split.todo, skipped=skipped, selection=selection, states=states)
+    return SlicePlan(
+        todo=split.todo, skipped=skipped, selection=selection, states=states, reusable=reusable
+    )
 
 
 def failed_slots(store: ObjectStore, run_id: str, *, required: bool) -> set[Slot]:
@@ -101,6 +106,9 @@ class Forecast:
     estimated_cost: float
     unpriced: int
     stop_reason: str | None = None
+    # Images copied from an identical request of the same run: neither requested nor paid.
+    shared: int = 0
+    prices: list[str] = field(default_factory=list)  # "gpt-image-2 medium/1024x1024 $0.053"
     # The job keys the run would request and those it would skip as stored, in plan order.
     to_make: list[str] = field(default_factory=list)
     to_skip: list[str] = field(default_factory=list)
@@ -111,9 +119,13 @@ class Forecast:
             f"Dry run: {sum(self.states.values())} jobs selected ({by_state or 'none'})",
             f"  would generate {self.generate}, skip {self.skip} (already stored), "
             f"not dispatch {self.not_dispatched}",
+            f"  requests: {self.generate - self.shared}"
+            + (f" ({self.shared} images copied from an identical request)" if self.shared else ""),
             f"  estimated cost ${self.estimated_cost:.2f}"
             + (f" ({self.unpriced} jobs without a price)" if self.unpriced else ""),
         ]
+        if self.prices:
+            lines.append("  prices per image (model table): " + ", ".join(self.prices))
         if self.stop_reason:
             lines.append(f"  would stop dispatching: {self.stop_reason}")
         return lines
@@ -127,21 +139,32 @@ def spend_control(settings: Settings, prices: PriceTable) -> RunControl:
 
 
 def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Forecast:
-    """What the run would do, dispatching in plan order under the same limits."""
+    """What the run would do, dispatching in plan order under the same limits; a job whose
+    request is identical to an earlier one's (of this run, or stored) is copied, not paid."""
     generate = cost = 0.0
-    unpriced = 0
+    unpriced = shared = 0
     refusal = None
-    to_make = []
+    requested: set[str] = set()
+    priced: dict[str, float | None] = {}
+    to_make: list[str] = []
     for job in plan.todo:
+        stored = not job.redo and job.request_identity in plan.reusable
+        if job.depends_on is None and (job.request_identity in requested or stored):
+            generate, shared = generate + 1, shared + 1
+            to_make.append(job.key)  # made as a copy of the identical request's image
+            continue
         refused = control.claim(job)
         if refused:
             refusal = refusal or refused
             continue
+        requested.add(job.request_identity)
         generate += 1
         to_make.append(job.key)
         estimate = prices.estimate(job)
         unpriced += estimate is None
         cost += estimate or 0.0
+        s = job.settings
+        priced[f"{job.model} {s.quality}/{s.size}"] = None if estimate is None else estimate / s.n
     states = {s: plan.states[s] for s in ("new", "done", "changed", "failed_last_time")}
     if plan.states["flagged"]:
         states["flagged"] = plan.states["flagged"]
@@ -153,6 +176,11 @@ def forecast(plan: SlicePlan, prices: PriceTable, control: RunControl) -> Foreca
         estimated_cost=round(cost, 6),
         unpriced=unpriced,
         stop_reason=refusal,
+        shared=shared,
+        prices=[
+            f"{name} ${price:.3f}" if price is not None else f"{name} unpriced"
+            for name, price in sorted(priced.items())
+        ],
         to_make=to_make,
         to_skip=[outcome.job.key for outcome in plan.skipped],
     )

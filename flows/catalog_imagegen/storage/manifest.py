@@ -55,6 +55,9 @@ class ManifestEntry:
     template_label: str = ""  # the template version's given name, when it has one
     # Channel deliverables derived from this image, by channel name (``renditions/``).
     renditions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The digest of the request that made the image (``Job.request_identity``): a later job with
+    # the same request reuses this image instead of paying for it again.
+    request: str = ""
 
     @property
     def slot(self) -> tuple[str, str, str, str]:
@@ -84,6 +87,11 @@ class ManifestEntry:
 
 
 Slots = dict[tuple[str, str, str, str], ManifestEntry]
+
+
+def stored_requests(entries: Mapping[Any, ManifestEntry]) -> dict[str, ManifestEntry]:
+    """The stored image of each request the manifest knows, by request digest."""
+    return {entry.request: entry for entry in entries.values() if entry.request}
 
 
 def nest(entries: Iterable[ManifestEntry]) -> dict[str, Any]:

@@ -206,6 +206,8 @@ def ledger_row(
     }
     if outcome.reason:
         row["reason"] = outcome.reason
+    if outcome.shared_from:
+        row["shared_from"] = outcome.shared_from  # an identical request's image, copied
     if outcome.usage:
         row["usage"] = outcome.usage
     row["cost"] = job_cost(outcome, prices, model or job.model)

@@ -52,6 +52,9 @@ class ColourHonouringProvider:
         self._painted: dict[str, bytes] = {}
         self.requests: list[ImageRequest] = []
 
+    async def check_access(self) -> None:
+        return None
+
     async def create_images(self, request: ImageRequest) -> ProviderResult:
         self.requests.append(request)
         serial = next(_SERIALS)

@@ -25,6 +25,7 @@ from catalog_imagegen.generation.batch.submissions import (
 from catalog_imagegen.generation.batch.submit import BatchSender, recover_lost
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import RunControl
+from catalog_imagegen.generation.providers.model_rules import load_model_table
 from catalog_imagegen.pipeline import new_run_id, prepare
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.pricing import PriceTable, load_price_table
@@ -75,9 +76,9 @@ async def submit_jobs(
     sources = SourceLoader(catalog_folder(catalog))
     try:
         await recover_lost(client, context.store)
-        sender = BatchSender(
-            client, context.store, sources, context.settings.model, run_id, catalog
-        )
+        settings = context.settings
+        sender = BatchSender(client, context.store, sources, settings.model, run_id, catalog)
+        sender.rules = load_model_table(settings.models_file).rules_for(settings.model)
         return await sender.submit(jobs) if jobs else []
     finally:
         await sources.aclose()

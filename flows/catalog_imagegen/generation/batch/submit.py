@@ -29,6 +29,7 @@ from catalog_imagegen.generation.batch.wire import endpoint_for, input_files, re
 from catalog_imagegen.generation.maker import image_request
 from catalog_imagegen.generation.outcomes import now_iso
 from catalog_imagegen.generation.providers.base import SourceImage
+from catalog_imagegen.generation.providers.model_rules import PERMISSIVE, ModelRules
 from catalog_imagegen.planning.jobs import Job, with_base
 from catalog_imagegen.storage.base import ObjectStore
 
@@ -46,6 +47,7 @@ class BatchSender:
     run_id: str
     catalog: str
     max_lines: int = 50_000
+    rules: ModelRules = PERMISSIVE  # the model table's rules, as the synchronous client has them
     _uploaded: dict[str, str] = field(default_factory=dict)  # photo or base key -> file id
 
     async def submit(self, jobs: Sequence[Job]) -> list[Submission]:
@@ -115,7 +117,7 @@ class BatchSender:
         file_ids: list[str] = []
         if job.mode == "edit" or job.depends_on is not None:
             file_ids.append(await self._photo_file(job))
-        return request_line(job.key, image_request(job), self.model, file_ids)
+        return request_line(job.key, image_request(job), self.model, file_ids, self.rules)
 
     async def _photo_file(self, job: Job) -> str:
         """The file id of the image the job edits, uploaded the first time it is needed."""

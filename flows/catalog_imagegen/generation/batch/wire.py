@@ -21,6 +21,7 @@ from catalog_imagegen.generation.providers.base import (
     ProviderResult,
 )
 from catalog_imagegen.generation.providers.errors import classify
+from catalog_imagegen.generation.providers.model_rules import PERMISSIVE, ModelRules
 from catalog_imagegen.generation.providers.openai_wire import (
     MalformedResponse,
     edit_json_body,
@@ -48,13 +49,18 @@ def endpoint_for(request: ImageRequest) -> str:
 
 
 def request_line(
-    custom_id: str, request: ImageRequest, model: str, file_ids: Iterable[str] = ()
+    custom_id: str,
+    request: ImageRequest,
+    model: str,
+    file_ids: Iterable[str] = (),
+    rules: ModelRules = PERMISSIVE,
 ) -> bytes:
-    """One JSONL line; an edit's photos are the uploaded files ``file_ids``."""
+    """One JSONL line under the model's ``rules``; an edit's photos are the files ``file_ids``."""
     if request.mode == "edit":
-        body = edit_json_body(request, model, [{"file_id": file_id} for file_id in file_ids])
+        refs = [{"file_id": file_id} for file_id in file_ids]
+        body = edit_json_body(request, model, refs, rules)
     else:
-        body = generation_body(request, model)
+        body = generation_body(request, model, rules)
     line = {"custom_id": custom_id, "method": "POST", "url": endpoint_for(request), "body": body}
     return json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 

@@ -91,7 +91,13 @@ class ProviderError(Exception):
 
 
 class JobFailed(ProviderError):
-    """This job cannot succeed (moderation, invalid request, retries exhausted); others go on."""
+    """This job cannot succeed (moderation, invalid request, retries exhausted); others go on.
+    ``refused_param``: the provider refused this parameter of the request (a 400
+    ``invalid_request_error`` naming it), so every request with the same settings would fail."""
+
+    def __init__(self, reason: str, *, attempts: int = 1, refused_param: str = "") -> None:
+        super().__init__(reason, attempts=attempts)
+        self.refused_param = refused_param
 
 
 class RunHalted(ProviderError):
@@ -103,6 +109,11 @@ class ImageProvider(Protocol):
     model: str
     # True when images are placeholders, not what a real model would make.
     is_preview: bool
+
+    async def check_access(self) -> None:
+        """One cheap call before any paid request; raises ``ProviderUnusable`` (``access_check``)
+        when no request of the run could succeed (bad URL, rejected key, unknown model)."""
+        ...
 
     async def create_images(self, request: ImageRequest) -> ProviderResult: ...
 

@@ -19,6 +19,8 @@ SAFETY_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
 OUT_OF_CREDIT_CODES = frozenset(
     {"insufficient_quota", "credit_balance_exhausted", "billing_hard_limit_reached"}
 )
+# Parameters that differ per job (its prompt, its photo): a refusal of one says nothing of others.
+PER_JOB_PARAMS = frozenset({"prompt", "image", "image[]", "images", "mask", "user"})
 _EXCERPT = 80
 
 
@@ -32,6 +34,9 @@ class Retry:
 @dataclass(frozen=True, slots=True)
 class FailJob:
     reason: str
+    # A request setting the provider refused (400 invalid_request_error naming a parameter of
+    # the settings): every request with the same settings would be refused the same way.
+    refused_param: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,16 @@ def classify(
             f"{prompt_excerpt(prompt)!r}: {error.message or detail}"
         )
     if error.param:
-        return FailJob(f"the provider rejected the parameter {error.param!r}: {detail}")
+        refused = (
+            error.param
+            if status == 400
+            and error.type == "invalid_request_error"
+            and error.param not in PER_JOB_PARAMS
+            else ""
+        )
+        return FailJob(
+            f"the provider rejected the parameter {error.param!r}: {detail}", refused_param=refused
+        )
     return FailJob(f"the provider rejected the request: {detail}")
 
 

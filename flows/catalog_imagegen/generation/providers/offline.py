@@ -33,6 +33,9 @@ class OfflinePreviewProvider:
         # Seconds per request, to mimic a slow image API in demos and crash/resume tests.
         self._latency = latency
 
+    async def check_access(self) -> None:
+        return None  # nothing leaves the machine: nothing to check
+
     async def create_images(self, request: ImageRequest) -> ProviderResult:
         if self._latency > 0:
             await asyncio.sleep(self._latency)

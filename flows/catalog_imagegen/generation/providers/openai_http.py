@@ -21,6 +21,13 @@ from collections.abc import Awaitable, Callable, Generator
 import httpx
 
 from catalog_imagegen.generation.image_files import InvalidImage, check_image
+from catalog_imagegen.generation.providers.access_check import (
+    CHECK_TIMEOUT,
+    ProviderUnusable,
+    base_url_problem,
+    models_answer_problem,
+    unreachable,
+)
 from catalog_imagegen.generation.providers.base import (
     CONTENT_TYPES,
     GeneratedImage,
@@ -30,6 +37,7 @@ from catalog_imagegen.generation.providers.base import (
     RunHalted,
 )
 from catalog_imagegen.generation.providers.errors import FailJob, HaltRun, Retry, classify
+from catalog_imagegen.generation.providers.model_rules import PERMISSIVE, ModelRules
 from catalog_imagegen.generation.providers.openai_wire import (
     MAX_EDIT_IMAGES,
     MalformedResponse,
@@ -76,6 +84,7 @@ class OpenAICompatibleProvider:
         api_key: Secret,
         limiter: RequestLimiter,
         model: str = DEFAULT_MODEL,
+        rules: ModelRules = PERMISSIVE,
         name: str = "openai-compatible",
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
@@ -89,6 +98,7 @@ class OpenAICompatibleProvider:
             raise ValueError("max_attempts must be at least 1")
         self.name = name
         self.model = model
+        self.rules = rules
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.max_attempts = max_attempts
@@ -120,6 +130,22 @@ class OpenAICompatibleProvider:
         await self._http.aclose()
         await self._downloads.aclose()
 
+    async def check_access(self) -> None:
+        """One cheap call before any paid one: ``GET {base_url}/models/{model}``. Raises
+        ``ProviderUnusable`` when no image request of the run could succeed."""
+        if problem := base_url_problem(self.base_url):
+            raise ProviderUnusable(problem, bad_input=True)
+        try:
+            response = await self._http.get(f"models/{self.model}", timeout=CHECK_TIMEOUT)
+        except (httpx.TransportError, httpx.InvalidURL) as error:
+            raise unreachable(self.base_url, error) from None
+        problem_found = models_answer_problem(
+            response.status_code, response.content, base_url=self.base_url, model=self.model
+        )
+        if problem_found is not None:
+            reason = self._scrub(problem_found.reason)
+            raise ProviderUnusable(reason, bad_input=problem_found.bad_input)
+
     async def create_images(self, request: ImageRequest) -> ProviderResult:
         reason = "no attempt made"
         if problem := request_problem(request):
@@ -134,7 +160,11 @@ class OpenAICompatibleProvider:
                 self.halt_reason = self.halt_reason or self._scrub(verdict.reason)
                 raise RunHalted(self.halt_reason, attempts=attempt)
             if isinstance(verdict, FailJob):
-                raise JobFailed(self._scrub(verdict.reason), attempts=attempt)
+                raise JobFailed(
+                    self._scrub(verdict.reason),
+                    attempts=attempt,
+                    refused_param=verdict.refused_param,
+                )
             reason = self._scrub(verdict.reason)
             if attempt < self.max_attempts:
                 await self._back_off(attempt, verdict.after)
@@ -172,10 +202,10 @@ class OpenAICompatibleProvider:
         an httpx Response sits in a reference cycle with its stream, so whatever it holds waits
         for the cycle collector, and with 2 MB answers that was hundreds of MB between sweeps."""
         if request.mode == "edit":
-            fields, files = edit_form(request, self.model)
+            fields, files = edit_form(request, self.model, self.rules)
             stream = self._http.stream("POST", "images/edits", data=fields, files=files)
         else:
-            body = generation_body(request, self.model)
+            body = generation_body(request, self.model, self.rules)
             stream = self._http.stream("POST", "images/generations", json=body)
         async with stream as response:
             chunks = [chunk async for chunk in response.aiter_bytes()]

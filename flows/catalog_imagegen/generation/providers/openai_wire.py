@@ -4,6 +4,8 @@ Requests follow ``CreateImageRequest`` (JSON, ``/images/generations``) and
 ``CreateImageEditRequest`` (multipart, ``/images/edits``) from OpenAI's OpenAPI document. The model
 is always sent (the generations default is otherwise dall-e-2), and dall-e-only fields
 (``response_format``, ``style``) are never sent: gpt-image models answer 400 "Unknown parameter".
+Nor is any optional parameter the model table says the model refuses (gpt-image-2 answers 400 to
+``input_fidelity``). Batch files are built from the same functions, so both paths send the same.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog_imagegen.generation.providers.base import ImageRequest, ImageSettings
+from catalog_imagegen.generation.providers.model_rules import PERMISSIVE, ModelRules
 
 MAX_EDIT_IMAGES = 16
 DEFAULT_EDIT_FIDELITY = "high"  # "low" drops logos and fine detail, which a product shot needs
@@ -56,16 +59,36 @@ def common_fields(settings: ImageSettings, model: str, prompt: str) -> dict[str,
     return fields
 
 
-def generation_body(request: ImageRequest, model: str) -> dict[str, Any]:
+def generation_body(
+    request: ImageRequest, model: str, rules: ModelRules = PERMISSIVE
+) -> dict[str, Any]:
+    """The JSON body of ``/images/generations`` for ``request`` under the model's ``rules``."""
     body = common_fields(request.settings, model, request.prompt)
     if request.settings.moderation is not None:
         body["moderation"] = request.settings.moderation
     if request.user:
         body["user"] = request.user
-    return body
+    return _without_refused(body, rules)
 
 
-def edit_form(request: ImageRequest, model: str) -> tuple[dict[str, str], list[FormFile]]:
+def edit_fields(
+    request: ImageRequest, model: str, rules: ModelRules = PERMISSIVE
+) -> dict[str, Any]:
+    """The non-file fields of ``/images/edits`` for ``request`` under the model's ``rules``."""
+    fields = common_fields(request.settings, model, request.prompt)
+    fields["input_fidelity"] = request.settings.input_fidelity or DEFAULT_EDIT_FIDELITY
+    if request.user:
+        fields["user"] = request.user
+    return _without_refused(fields, rules)
+
+
+def _without_refused(fields: dict[str, Any], rules: ModelRules) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if rules.sends(name)}
+
+
+def edit_form(
+    request: ImageRequest, model: str, rules: ModelRules = PERMISSIVE
+) -> tuple[dict[str, str], list[FormFile]]:
     """Form fields and file parts: one photo as ``image``, several as repeated ``image[]``."""
     if not request.images:
         raise ValueError(f"an edit needs a source image ({request.label})")
@@ -73,13 +96,7 @@ def edit_form(request: ImageRequest, model: str) -> tuple[dict[str, str], list[F
         raise ValueError(
             f"an edit takes at most {MAX_EDIT_IMAGES} images, got {len(request.images)}"
         )
-    fields = {
-        name: str(value)
-        for name, value in common_fields(request.settings, model, request.prompt).items()
-    }
-    fields["input_fidelity"] = request.settings.input_fidelity or DEFAULT_EDIT_FIDELITY
-    if request.user:
-        fields["user"] = request.user
+    fields = {name: str(value) for name, value in edit_fields(request, model, rules).items()}
     part = "image" if len(request.images) == 1 else "image[]"
     files: list[FormFile] = [
         (part, (image.filename, image.data, image.content_type)) for image in request.images
@@ -91,18 +108,16 @@ def edit_form(request: ImageRequest, model: str) -> tuple[dict[str, str], list[F
 
 
 def edit_json_body(
-    request: ImageRequest, model: str, images: list[dict[str, str]]
+    request: ImageRequest,
+    model: str,
+    images: list[dict[str, str]],
+    rules: ModelRules = PERMISSIVE,
 ) -> dict[str, Any]:
     """The JSON form of an edit (``EditImageBodyJsonParam``), as batches need: the same fields as
     ``edit_form``, with the photos referred to (``{"file_id": ...}``) instead of attached."""
     if not images or len(images) > MAX_EDIT_IMAGES:
         raise ValueError(f"an edit takes 1 to {MAX_EDIT_IMAGES} images ({request.label})")
-    body = common_fields(request.settings, model, request.prompt)
-    body["input_fidelity"] = request.settings.input_fidelity or DEFAULT_EDIT_FIDELITY
-    if request.user:
-        body["user"] = request.user
-    body["images"] = images
-    return body
+    return edit_fields(request, model, rules) | {"images": images}
 
 
 def parse_images_answer(body: bytes) -> ImagesAnswer:

@@ -35,6 +35,7 @@ from catalog_imagegen.testing.fake_image_api.errors import (
     check_api_key,
     error_response,
     invalid_url,
+    model_object,
     moderation_blocked,
     quota_exhausted,
     rate_limited,
@@ -79,6 +80,7 @@ class FakeImageApp:
                 *self.batches.routes,
                 Route("/v1/images/generations", self._images, methods=["POST"]),
                 Route("/v1/images/edits", self._images, methods=["POST"]),
+                Route("/v1/models/{model:path}", self._model, methods=["GET"]),
                 Route("/_fake/images/{name}", self._served_image, methods=["GET"]),
                 Route("/_fake/requests", self._requests, methods=["GET"]),
                 Route("/_fake/stats", self._stats, methods=["GET"]),
@@ -123,6 +125,17 @@ class FakeImageApp:
             return response
         finally:
             self.log.finished(_record(request, facts, config, started_at, status))
+
+    async def _model(self, request: Request) -> Response:
+        """``GET /v1/models/{model}``: the model object, or 404 ``model_not_found``."""
+        config = self.config
+        if not config.models_endpoint:
+            raise HTTPException(404)
+        try:
+            check_api_key(request.headers.get("authorization", ""), config.api_key)
+            return JSONResponse(model_object(request.path_params["model"], config))
+        except ApiError as error:
+            return error_response(error)
 
     async def _answer(
         self, request: Request, endpoint: Endpoint, config: FakeImageApiConfig, facts: _Facts

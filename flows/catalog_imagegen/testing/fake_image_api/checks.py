@@ -18,6 +18,11 @@ from typing import Any, Literal, cast
 from catalog_imagegen.generation.providers.base import OutputFormat
 from catalog_imagegen.testing.fake_image_api.bodies import DecodedBody
 from catalog_imagegen.testing.fake_image_api.errors import ApiError
+from catalog_imagegen.testing.fake_image_api.live_rules import (
+    check_live_rules,
+    free_size_fits,
+    output_tokens,
+)
 
 Endpoint = Literal["generations", "edits"]
 
@@ -51,7 +56,6 @@ _QUALITIES = {
     "dall-e-3": ("standard", "hd", "auto"),
     "gpt-image": ("low", "medium", "high", "auto"),
 }
-_OUTPUT_TOKENS_1024 = {"low": 272, "medium": 1056, "high": 4160, "standard": 1056, "hd": 4160}
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 
 
@@ -76,8 +80,7 @@ class ImageCall:
         """Token usage as the GPT image models report it; output tokens scale with pixels."""
         text_tokens = max(1, len(self.prompt) // 4)
         image_tokens = 323 * len(self.images)
-        scale = self.size[0] * self.size[1] / (1024 * 1024)
-        output = round(_OUTPUT_TOKENS_1024.get(self.quality, 1056) * scale) * self.n
+        output = output_tokens(self.model, self.quality, *self.size) * self.n
         return {
             "input_tokens": text_tokens + image_tokens,
             "output_tokens": output,
@@ -89,6 +92,7 @@ class ImageCall:
 def check_call(endpoint: Endpoint, body: DecodedBody, models: Collection[str]) -> ImageCall:
     fields = {name: value for name, value in body.fields.items() if value is not None}
     model, family = _model_and_family(endpoint, body, fields, models)
+    check_live_rules(model, fields)
     prompt = _text(fields, "prompt", required=True)
     if fields.get("stream") in (True, "true"):
         raise ApiError(
@@ -101,9 +105,7 @@ def check_call(endpoint: Endpoint, body: DecodedBody, models: Collection[str]) -
     form = not body.is_json
     _integer(fields, "output_compression", default=100, low=0, high=100, form=form)
     _choice(fields, "moderation", ("low", "auto"), "auto")
-    fidelity = _choice(fields, "input_fidelity", ("high", "low"), "low")
-    if "input_fidelity" in fields and model == "gpt-image-1-mini":
-        raise ApiError(400, f"input_fidelity={fidelity} is not supported by {model}.")
+    _choice(fields, "input_fidelity", ("high", "low"), "low")
     images, mask = _source_images(body, fields) if endpoint == "edits" else ((), None)
     response_format = _choice(fields, "response_format", ("url", "b64_json"), "url")
     return ImageCall(
@@ -236,15 +238,19 @@ def _size(value: str, model: str, family: str) -> tuple[int, int]:
         return (1024, 1024)
     match = _SIZE.match(value)
     width, height = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    rule = "WIDTHxHEIGHT within the model's limits"
     if family == "gpt-image-2":
-        fits = width % 16 == 0 and height % 16 == 0 and max(width, height) <= 3840
-        fits = fits and max(width, height) <= 3 * min(width, height)
+        fits = free_size_fits(width, height)
+        rule = (
+            "both sides multiples of 16, the longest at most 3840, the aspect ratio at most 3:1, "
+            "and 655,360 to 8,294,400 pixels"
+        )
     else:
         fits = min(width, height) >= 16 and max(width, height) <= 4096
     if not fits:
         raise ApiError(
             400,
-            f"Invalid size '{value}' for {model}: expected WIDTHxHEIGHT within the model's limits.",
+            f"Invalid size '{value}' for {model}: expected {rule}.",
             code="invalid_value",
             param="size",
         )

@@ -71,6 +71,10 @@ class FakeImageApiConfig:
     # Pad every image to about this many bytes (still a valid image), e.g. for memory benchmarks.
     image_bytes: int | None = None
     models: tuple[str, ...] = OPENAI_IMAGE_MODELS
+    # Served models whose ``GET /v1/models/{model}`` carries a past ``shutdown_date``.
+    shut_down_models: tuple[str, ...] = ()
+    # False: no ``/v1/models`` endpoint at all (404 on the path), as some gateways have.
+    models_endpoint: bool = True
     # False keeps only the size and sha256 of uploaded files, so long benchmarks stay small.
     record_file_bytes: bool = True
     # Batches: seconds from creation until a batch's work is done, and, when set, the fraction of
@@ -121,8 +125,9 @@ class FakeImageApiConfig:
         if unknown:
             raise ValueError(f"unknown config fields: {', '.join(unknown)}")
         coerced = dict(changes)
-        if "models" in coerced:
-            coerced["models"] = tuple(coerced["models"])
+        for name in ("models", "shut_down_models"):
+            if name in coerced:
+                coerced[name] = tuple(coerced[name])
         for name, value in coerced.items():
             _check_type(name, value, getattr(self, name), known[name].default)
         return dataclasses.replace(self, **coerced)
@@ -130,6 +135,7 @@ class FakeImageApiConfig:
     def to_json(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         values["models"] = list(self.models)
+        values["shut_down_models"] = list(self.shut_down_models)
         return values
 
 

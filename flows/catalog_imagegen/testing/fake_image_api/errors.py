@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from catalog_imagegen.testing.fake_image_api.config import FakeImageApiConfig
+
 
 class ApiError(Exception):
     """An answer in OpenAI's error shape: ``{"error": {"message", "type", "param", "code"}}``."""
@@ -52,6 +54,21 @@ def check_api_key(authorization: str, api_key: str | None) -> None:
         shown = f"{given[:3]}{'*' * max(0, len(given) - 7)}{given[-4:]}"
         message = f"Incorrect API key provided: {shown}."
     raise ApiError(401, message, code="invalid_api_key")
+
+
+def model_object(model: str, config: FakeImageApiConfig) -> dict[str, Any]:
+    """What ``GET /v1/models/{model}`` answers for a served model; else 404 as OpenAI says it."""
+    if model not in config.models:
+        raise ApiError(
+            404,
+            f"The model '{model}' does not exist or you do not have access to it.",
+            code="model_not_found",
+        )
+    answer: dict[str, Any] = {"id": model, "object": "model", "created": 1745193600}
+    answer["owned_by"] = "system"
+    if model in config.shut_down_models:
+        answer["shutdown_date"] = "2026-10-23"
+    return answer
 
 
 def quota_exhausted() -> ApiError:
