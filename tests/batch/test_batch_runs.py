@@ -28,6 +28,7 @@ from catalog_imagegen.settings_file import SettingsFileError, load_settings, loa
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
+from catalog_imagegen.testing.fake_image_api.batch_lines import LineError
 from tests.conftest import SAMPLE_CATALOG
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
@@ -47,6 +48,8 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImageApi]:
 @pytest.fixture
 def small_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = write_tiny_templates(tmp_path / "templates")
+    card = folder / "card.j2"  # a size gpt-image-2 takes: the fake checks lines as the API does
+    card.write_text(card.read_text().replace('"64x64"', '"1024x1024"'))
     monkeypatch.setenv("CATALOG_IMAGEGEN_TEMPLATES_DIR", str(folder))
     skus = [f"SKU-{n}" for n in range(4)]
     return write_catalog(tmp_path / "catalog.csv", skus, ["navy", "red"], ["winter"])
@@ -145,8 +148,18 @@ def test_a_batch_that_fails_validation_reports_line_errors_and_pays_nothing(
     tmp_path: Path, fake_api: FakeImageApi, small_catalog: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out"
-    fake_api.configure(models=["gpt-image-1"])  # the run asks for gpt-image-2
-    assert run_batch(small_catalog, output, "--wait") == 1
+    # The provider stops serving the model between the command's pre-flight check and the
+    # batch's validation: every line fails it.
+    fake_api.configure(batch_delay_s=3600)
+    assert run_batch(small_catalog, output) == 0
+    [batch] = fake_api.app.batches.batches.values()
+    fake_api.configure(models=["gpt-image-1"], batch_delay_s=0)
+    batch.lines, batch.errors = (
+        [],
+        [LineError(n, "Invalid value: 'gpt-image-2'.", "invalid_value", "model") for n in (1, 2)],
+    )
+    batch.status = "failed"
+    assert main(["collect", "--output", str(output)]) == 1
     printed = capsys.readouterr().out
     assert "failed validation, nothing was billed: line 1:" in printed
     assert "gpt-image-2" in printed
@@ -200,8 +213,9 @@ def test_dry_run_shows_synchronous_and_batch_estimates_side_by_side(
 ) -> None:
     assert main(["run", str(SAMPLE_CATALOG), "--dry-run", "--output", str(tmp_path / "o")]) == 0
     printed = capsys.readouterr().out
-    assert "  estimated cost $15.12\n" in printed
-    assert "estimated cost by batch (--via batch, results within 24 h): $7.56" in printed
+    sync = float(printed.split("  estimated cost $", 1)[1].split()[0])
+    batch = float(printed.split("results within 24 h): $", 1)[1].split()[0])
+    assert sync > 0 and batch == pytest.approx(sync / 2, abs=0.01)
 
 
 @pytest.mark.parametrize(
