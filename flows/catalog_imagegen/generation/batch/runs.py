@@ -25,7 +25,7 @@ from catalog_imagegen.generation.batch.submissions import (
 from catalog_imagegen.generation.batch.submit import BatchSender, recover_lost
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import RunControl
-from catalog_imagegen.generation.providers.model_rules import load_model_table
+from catalog_imagegen.generation.providers.model_rules import ModelRules, load_model_table
 from catalog_imagegen.pipeline import new_run_id, prepare
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.pricing import PriceTable, load_price_table
@@ -78,7 +78,7 @@ async def submit_jobs(
         await recover_lost(client, context.store)
         settings = context.settings
         sender = BatchSender(client, context.store, sources, settings.model, run_id, catalog)
-        sender.rules = load_model_table(settings.models_file).rules_for(settings.model)
+        sender.rules = model_rules(settings)
         return await sender.submit(jobs) if jobs else []
     finally:
         await sources.aclose()
@@ -96,6 +96,7 @@ async def collect_once(context: BatchContext, *, resubmit: bool) -> list[Collect
         control=RunControl(), review=review,
     )  # fmt: skip
     sender = BatchSender(client, context.store, sources, settings.model, "", "")
+    sender.rules = model_rules(settings)  # chained variants are submitted while collecting
     collector = BatchCollector(
         client, context.store, maker, sender, context.prices, provider.name,
         settings.approval_required,
@@ -120,6 +121,11 @@ def open_submissions(store: ObjectStore, run_id: str | None) -> list[Submission]
         for s, _ in load_submissions(store)
         if s.is_open and (run_id is None or s.run_id == run_id)
     ]
+
+
+def model_rules(settings: Settings) -> ModelRules:
+    """The model table's rules for the run's model: batch lines are built under them too."""
+    return load_model_table(settings.models_file).rules_for(settings.model)
 
 
 def _no_key() -> Any:
