@@ -23,6 +23,7 @@ from catalog_imagegen.catalog.model import CatalogRead, Reject
 from catalog_imagegen.catalog.reading import read_catalog
 from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.definitions import Resources, build_review, build_source_loader
+from catalog_imagegen.generation.batch.submissions import jobs_not_in_batches
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
 from catalog_imagegen.generation.preflight import check_before_spending
@@ -134,8 +135,12 @@ def select(
     recover: bool = True,
 ) -> SlicePlan:
     """The request's slice of the plan, split into what to make and what is stored already.
-    ``recover=False`` (a dry run) does not rebuild entries of images a crashed run stored."""
-    return plan_slice(prepared.jobs, request.selection(), store, run_id, recover=recover)
+    ``recover=False`` (a dry run) does not rebuild entries of images a crashed run stored.
+    Jobs an open batch will make are left out (``--force`` sends them anyway)."""
+    sliced = plan_slice(prepared.jobs, request.selection(), store, run_id, recover=recover)
+    if not request.force:
+        sliced.todo = jobs_not_in_batches(sliced.todo, store)
+    return sliced
 
 
 def dry_run(

@@ -96,6 +96,9 @@ class RunRequest(BaseModel):
     strict: bool = False
     shard: Shard | None = None
     progress: bool = True
+    # Synchronous requests, the Batch API (half price, results within 24 h), or ``auto`` (batch
+    # when the plan would outlast ``batch_after_hours`` at ``rpm``); None: the settings decide.
+    via: Literal["sync", "batch", "auto"] | None = None
 
     @field_validator("only_flagged")
     @classmethod

@@ -92,6 +92,11 @@ class Settings:
     approval_required: bool = False  # CATALOG_IMAGEGEN_APPROVAL=required
     season_lead_days: int = 30  # prepare a season this many days before it starts
     refresh_cron: str = "0 5 * * *"  # when the seasonal refresh runs (server time zone: UTC)
+    # Batch mode (``generation/batch``): how runs send requests (sync, batch, or auto: batch when
+    # the plan would take longer than ``batch_after_hours`` at ``rpm``), and how often to poll.
+    via: str = "sync"
+    batch_after_hours: float = 2.0
+    batch_poll_seconds: float = 600.0
 
     @property
     def uses_real_provider(self) -> bool:
@@ -140,6 +145,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ("api_key_env", str),
         ("allow_private_sources", _flag),
         ("source_buckets", _names),
+        ("via", via_setting),
+        ("batch_after_hours", float),
+        ("batch_poll_seconds", float),
     ):
         raw = env.get(ENV_PREFIX + ENV_NAMES.get(name, name.upper()))
         if raw:
@@ -175,6 +183,15 @@ def approval_setting(raw: str) -> bool:
     if value in ("auto", "off", "false", "0", "no", "none"):
         return False
     raise ValueError(raw)
+
+
+VIA_CHOICES = ("sync", "batch", "auto")
+
+
+def via_setting(raw: str) -> str:
+    if raw not in VIA_CHOICES:
+        raise ValueError(f"via must be one of {', '.join(VIA_CHOICES)}")
+    return raw
 
 
 def default_templates_dir() -> Path:

@@ -24,6 +24,7 @@ from catalog_imagegen.provider_keys import ProviderKeyError, with_provider_key
 from catalog_imagegen.settings import (
     ENV_PREFIX,
     PROVIDER_PRESETS,
+    VIA_CHOICES,
     Settings,
     SettingsError,
     settings_from_env,
@@ -43,6 +44,9 @@ _FILE_KEYS: Mapping[str, type] = {
     "read_timeout": float,
     "max_attempts": int,
     "api_key_env": str,
+    "via": str,
+    "batch_after_hours": float,
+    "batch_poll_seconds": float,
 }
 
 
@@ -101,6 +105,8 @@ def apply_settings_file(
     if unknown:
         raise SettingsFileError(f"{source}: unknown settings {', '.join(unknown)}")
     checked = {name: _checked(source, name, value) for name, value in values.items()}
+    if checked.get("via", "sync") not in VIA_CHOICES:
+        raise SettingsFileError(f"{source}: via must be one of {', '.join(VIA_CHOICES)}")
     key_env = checked.pop("api_key_env", None)
     if key_env is not None:
         if not environ.get(key_env):

@@ -16,6 +16,7 @@ from types import FrameType
 from typing import NoReturn
 
 from catalog_imagegen.catalog.model import CatalogError
+from catalog_imagegen.cli.batch_commands import add_batch_commands
 from catalog_imagegen.cli.lab import add_lab_command
 from catalog_imagegen.cli.request_flags import (
     add_backfill_flags,
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_command(commands)
     add_deploy_command(commands)
     add_lab_command(commands)
+    add_batch_commands(commands, add_store_flags)
     return parser
 
 

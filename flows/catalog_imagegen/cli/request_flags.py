@@ -80,6 +80,13 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="stop at the first bad catalog row")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--via",
+        choices=("sync", "batch", "auto"),
+        help="synchronous requests, the Batch API (half price, up to 24 h), or auto: batch when "
+        "the plan would take longer than 2 h at --rpm (default: settings, else sync)",
+    )
+    parser.add_argument("--wait", action="store_true", help="--via batch: stay until collected")
+    parser.add_argument(
         "--require-approval",
         action="store_true",
         default=None,
@@ -141,6 +148,7 @@ def request_from_args(args: argparse.Namespace, *, shard: Shard | None = None) -
         strict=args.strict,
         shard=shard,
         progress=not args.no_progress,
+        via=getattr(args, "via", None),
     )
 
 

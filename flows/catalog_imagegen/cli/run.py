@@ -52,6 +52,8 @@ def run_command(args: argparse.Namespace) -> int:
         from catalog_imagegen.cli.scale_out import sharded_run_command
 
         return sharded_run_command(args, request, settings)
+    if (code := by_batch(request, settings, args.wait)) is not None:
+        return code
     server = use_server()
     from catalog_imagegen.flows.refresh import catalog_refresh
 
@@ -66,6 +68,8 @@ def backfill_command(args: argparse.Namespace) -> int:
         return dry_run_command(request, settings, as_json=args.json)
     if (refused := endpoint_refusal(settings)) is not None:
         return refused
+    if (code := by_batch(request, settings, args.wait)) is not None:
+        return code
     server = use_server()
     from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill
 
@@ -94,6 +98,16 @@ def print_server_note(url: str | None) -> None:
         )
 
 
+def by_batch(request: RunRequest, settings: Settings, wait: bool) -> int | None:
+    """``--via batch`` (or ``auto`` choosing it): the exit code; ``None`` to run synchronously."""
+    via = request.via or settings.via
+    if via == "sync" or (via == "auto" and not settings.api_key):  # previews cost nothing
+        return None
+    from catalog_imagegen.cli.batch import batch_run_command
+
+    return batch_run_command(request, settings, via, wait)
+
+
 def run_to_end(flow_run: Any) -> Any:
     """A flow run to its final state. Prefect turns SIGTERM into its own ``TerminationSignal``
     inside a flow run; the command stops on it as it does on SIGTERM anywhere else."""
@@ -120,14 +134,20 @@ def dry_run_command(request: RunRequest, settings: Settings, *, as_json: bool = 
         models = load_model_table(settings.models_file)
         prices = load_price_table(settings.prices_file, models)
         forecast = pipeline.dry_run(prepared, request, settings, store, prices)
+        by_batch = pipeline.dry_run(prepared, request, settings, store, prices.for_batch())
     except (StoreError, ModelTableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     check = check_plan(prepared.jobs, models, datetime.now(UTC).date())
     if as_json:
-        print(json.dumps(asdict(forecast) | {"rejected_rows": len(prepared.rejects)}))
+        batch_cost = {"batch_estimated_cost": by_batch.estimated_cost}
+        print(json.dumps(asdict(forecast) | {"rejected_rows": len(prepared.rejects)} | batch_cost))
         return EXIT_OK
     print("\n".join(forecast.lines()))
+    print(
+        "  estimated cost by batch (--via batch, results within 24 h): "
+        f"${by_batch.estimated_cost:.2f}"
+    )
     if prepared.rejects:
         print(f"  {len(prepared.rejects)} catalog rows rejected (see `prompts` for details)")
     for notice in check.notices:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from catalog_imagegen.cli.batch import open_batch_lines
 from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_OK
 from catalog_imagegen.definitions import build_store
 from catalog_imagegen.settings_file import load_settings_with
@@ -24,6 +25,8 @@ def status_command(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if not rows:
         print(f"no runs yet in {store.describe()}")
+    for line in open_batch_lines(store):
+        print(line)
     for row in rows:
         if args.json:
             print(json.dumps(row))

@@ -4,6 +4,8 @@
   daily by default) refresh the catalog at ``CATALOG_IMAGEGEN_CATALOG`` for the seasons in effect
   today and ``CATALOG_IMAGEGEN_SEASON_LEAD_DAYS`` from today (``season_calendar``). What is stored
   already is skipped, so most ticks make only images for new SKUs or the coming season.
+- ``batch_collect/batch-collect``: every ``CATALOG_IMAGEGEN_BATCH_POLL_SECONDS`` (10 minutes by
+  default), store and publish the batches that finished (``flows/batches.py``).
 - ``catalog_file_drop/catalog-file-drop``: every minute, look at the inbox
   (``CATALOG_IMAGEGEN_INBOX``) and run each new catalog file as a child flow run named after it.
 - ``catalog_backfill/catalog-backfill``: on demand; the review app's Regenerate triggers it.
@@ -23,6 +25,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from catalog_imagegen.definitions import build_inbox, build_store
 from catalog_imagegen.flows.backfill import catalog_backfill
+from catalog_imagegen.flows.batches import batch_collect, submit_in_batches
 from catalog_imagegen.flows.file_drop import RunResult, poll_inbox, run_result
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.planning.season_calendar import load_calendar, seasons_to_refresh
@@ -40,8 +43,11 @@ async def seasonal_refresh(
     on: str | None = None,
     lead_days: int | None = None,
     output: str | None = None,
+    via: str | None = "batch",
 ) -> Any:
-    """Refresh the catalog for the season in effect now and the one ``lead_days`` ahead."""
+    """Refresh the catalog for the season in effect now and the one ``lead_days`` ahead; by
+    default through the Batch API (half price, results within 24 h; ``batch-collect`` stores
+    them), or ``via="sync"`` / ``"auto"``."""
     logger = get_run_logger()
     settings = load_settings_with(catalog=catalog, season_lead_days=lead_days, output=output)
     if not settings.catalog:
@@ -59,6 +65,11 @@ async def seasonal_refresh(
     request = RunRequest(
         catalog=settings.catalog, output=settings.output, seasons=tuple(seasons), progress=False
     )
+    chosen = via or settings.via
+    if chosen != "sync" and settings.api_key:  # offline previews need no batch
+        state = await submit_in_batches(request, request.settings_for(settings), chosen)
+        if state is not None:
+            return state
     # Its final state (and summary) becomes this run's.
     return await catalog_refresh(request, return_state=True)
 
@@ -91,7 +102,7 @@ async def catalog_file_drop(
 
 
 def serve_deployments(settings: Settings) -> None:
-    """Register both deployments with the Prefect server and run their flow runs until stopped."""
+    """Register the deployments with the Prefect server and run their flow runs until stopped."""
     # Module entrypoints: the runner imports the flows from the installed package, whatever
     # directory `serve` was started in.
     refresh = seasonal_refresh.to_deployment(
@@ -111,10 +122,18 @@ def serve_deployments(settings: Settings) -> None:
         tags=["catalog-imagegen"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
+    collect = batch_collect.to_deployment(
+        name="batch-collect",
+        interval=settings.batch_poll_seconds,
+        paused=not settings.api_key,  # no batches without a provider key
+        description="Store and publish finished batches (every 10 minutes by default).",
+        tags=["catalog-imagegen"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
     backfill = catalog_backfill.to_deployment(
         name="catalog-backfill",
         description="A slice of a catalog made again; the review app's Regenerate runs this.",
         tags=["catalog-imagegen"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
-    serve(refresh, drop, backfill)  # type: ignore[arg-type]  # to_deployment is sync here
+    serve(refresh, drop, collect, backfill)  # type: ignore[arg-type]  # to_deployment is sync here

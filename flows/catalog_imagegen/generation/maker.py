@@ -239,17 +239,17 @@ class ImageMaker:
         elif job.mode == "edit" and job.source_image:
             images = (await self.sources.load(job.source_image),)
         inputs = self.template_inputs.get(job.template) if images else None
-        return ImageRequest(
-            prompt=job.prompt,
-            settings=job.settings,
-            mode=job.mode,
-            images=(*images, *inputs.references) if inputs else images,
-            mask=inputs.mask if inputs else None,
-            label=job.label,
-            colour=job.colour.name,
-            colour_rgb=job.colour.rgb,
-            season=job.season,
-        )
+        return image_request(job, images, inputs)
+
+    async def keep_answer(self, job: Job, result: ProviderResult) -> JobOutcome:
+        """Check, review and store an image made elsewhere (a batch's output line), exactly as
+        a synchronous answer is; a batch cannot be asked again, so a wrong colour stays flagged."""
+        await self._unstored.acquire()
+        try:
+            review = await self._review(job, result)
+            return await self._in_thread(self._store_result, job, result, review)
+        finally:
+            self._unstored.release()
 
     def _store_result(
         self, job: Job, result: ProviderResult, review: ImageReview | None = None
@@ -321,3 +321,21 @@ class ImageMaker:
             cache_control=IMMUTABLE,
             metadata=object_metadata(job, self.provider.model, size, sha256),
         )
+
+
+def image_request(
+    job: Job, images: tuple[SourceImage, ...] = (), inputs: TemplateInputs | None = None
+) -> ImageRequest:
+    """What a job asks the provider for; the same for synchronous requests and batch lines. An
+    edit carries its template's reference images after the photo, and its mask."""
+    return ImageRequest(
+        prompt=job.prompt,
+        settings=job.settings,
+        mode=job.mode,
+        images=(*images, *inputs.references) if inputs else images,
+        mask=inputs.mask if inputs else None,
+        label=job.label,
+        colour=job.colour.name,
+        colour_rgb=job.colour.rgb,
+        season=job.season,
+    )

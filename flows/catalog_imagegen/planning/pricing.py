@@ -29,6 +29,8 @@ from catalog_imagegen.planning.jobs import Job
 
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 _SQUARE, _WIDE, _TALL = "1024x1024", "1536x1024", "1024x1536"
+# The Batch API charges half the synchronous price, per image and per token alike.
+BATCH_PRICE_FRACTION = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,20 @@ class PriceTable:
             + output * rates.get("output", 0.0)
         ) / 1_000_000
         return round(dollars, 6)
+
+    def for_batch(self, fraction: float = BATCH_PRICE_FRACTION) -> PriceTable:
+        """The same table at Batch API prices."""
+        return PriceTable(
+            {
+                model: ModelPrices(
+                    per_image={k: round(v * fraction, 6) for k, v in prices.per_image.items()},
+                    per_million_tokens={
+                        k: v * fraction for k, v in prices.per_million_tokens.items()
+                    },
+                )
+                for model, prices in self.models.items()
+            }
+        )
 
 
 def _per_image(prices: ModelPrices, quality: str, size: str) -> float | None:

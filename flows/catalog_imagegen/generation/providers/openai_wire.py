@@ -107,6 +107,19 @@ def edit_form(
     return fields, files
 
 
+def edit_json_body(
+    request: ImageRequest,
+    model: str,
+    images: list[dict[str, str]],
+    rules: ModelRules = PERMISSIVE,
+) -> dict[str, Any]:
+    """The JSON form of an edit (``EditImageBodyJsonParam``), as batches need: the same fields as
+    ``edit_form``, with the photos referred to (``{"file_id": ...}``) instead of attached."""
+    if not images or len(images) > MAX_EDIT_IMAGES:
+        raise ValueError(f"an edit takes 1 to {MAX_EDIT_IMAGES} images ({request.label})")
+    return edit_fields(request, model, rules) | {"images": images}
+
+
 def parse_images_answer(body: bytes) -> ImagesAnswer:
     try:
         document = json.loads(body)
@@ -114,6 +127,11 @@ def parse_images_answer(body: bytes) -> ImagesAnswer:
         raise MalformedResponse(
             f"the response body is not valid JSON ({len(body)} bytes)"
         ) from None
+    return images_answer(document)
+
+
+def images_answer(document: Any) -> ImagesAnswer:
+    """The images and usage of a decoded ``ImagesResponse``."""
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, list) or not data:
         raise MalformedResponse("the response has no data[] images")

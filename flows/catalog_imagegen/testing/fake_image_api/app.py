@@ -26,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from catalog_imagegen.generation.providers.base import CONTENT_TYPES
+from catalog_imagegen.testing.fake_image_api.batches import FakeBatchService
 from catalog_imagegen.testing.fake_image_api.bodies import DecodedBody, decode_body
 from catalog_imagegen.testing.fake_image_api.checks import Endpoint, ImageCall, check_call
 from catalog_imagegen.testing.fake_image_api.config import FakeImageApiConfig
@@ -73,8 +74,10 @@ class FakeImageApp:
         self.connections = ConnectionRegistry()
         self._attempts: Counter[str] = Counter()
         self._served: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self.batches = FakeBatchService(lambda: self.config)
         self._starlette = Starlette(
             routes=[
+                *self.batches.routes,
                 Route("/v1/images/generations", self._images, methods=["POST"]),
                 Route("/v1/images/edits", self._images, methods=["POST"]),
                 Route("/v1/models/{model:path}", self._model, methods=["GET"]),
@@ -102,6 +105,7 @@ class FakeImageApp:
         self.log.reset()
         self._attempts.clear()
         self._served.clear()
+        self.batches.reset()
 
     async def _images(self, request: Request) -> Response:
         endpoint: Endpoint = "edits" if request.url.path.endswith("/edits") else "generations"

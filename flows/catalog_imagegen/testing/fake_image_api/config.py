@@ -77,6 +77,13 @@ class FakeImageApiConfig:
     models_endpoint: bool = True
     # False keeps only the size and sha256 of uploaded files, so long benchmarks stay small.
     record_file_bytes: bool = True
+    # Batches: seconds from creation until a batch's work is done, and, when set, the fraction of
+    # its lines finished before it expires (the rest are not done).
+    batch_delay_s: float = 0.0
+    batch_expire_after: float | None = None
+    # Seconds the answer to a batch creation is held back after the batch exists, so a test can
+    # kill its client between the batch being created and the client recording it.
+    batch_create_stall_s: float = 0.0
 
     def __post_init__(self) -> None:
         rates = [getattr(self, name) for name in FAULT_NAMES]
@@ -84,6 +91,8 @@ class FakeImageApiConfig:
             raise ValueError(f"fault rates must be in [0, 1] and sum to at most 1, got {rates}")
         if self.latency_s < 0 or (self.rpm_limit is not None and self.rpm_limit < 1):
             raise ValueError("latency_s must be >= 0 and rpm_limit >= 1 (or None)")
+        if self.batch_delay_s < 0 or not 0.0 <= (self.batch_expire_after or 0.0) <= 1.0:
+            raise ValueError("batch_delay_s must be >= 0 and batch_expire_after in [0, 1]")
         if self.response_style not in ("b64", "url"):
             raise ValueError(f"response_style must be 'b64' or 'url', not {self.response_style!r}")
         if self.truncation not in ("cut_json", "early_close"):
@@ -144,9 +153,17 @@ def _check_type(name: str, value: object, current: object, default: object) -> N
         raise ValueError(f"{name} must be {expected.__name__}, got {value!r}")
 
 
-_NULLABLE = {"rpm_limit", "moderation_pattern", "api_key", "wrong_colour_pattern", "image_bytes"}
+_NULLABLE = {
+    "batch_expire_after",
+    "rpm_limit",
+    "moderation_pattern",
+    "api_key",
+    "wrong_colour_pattern",
+    "image_bytes",
+}
 _FIELD_KINDS: dict[str, type] = {
     "rpm_limit": int,
+    "batch_expire_after": float,
     "image_bytes": int,
     "moderation_pattern": str,
     "api_key": str,
