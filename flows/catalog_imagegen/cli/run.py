@@ -16,7 +16,6 @@ from catalog_imagegen.catalog.reading import check_catalog
 from catalog_imagegen.cli.endpoint_check import endpoint_refusal
 from catalog_imagegen.cli.request_flags import request_from_args
 from catalog_imagegen.cli.summary import (
-    EXIT_ALREADY_RUNNING,
     EXIT_BAD_INPUT,
     EXIT_OK,
     Terminated,
@@ -57,9 +56,7 @@ def run_command(args: argparse.Namespace) -> int:
     server = use_server()
     from catalog_imagegen.flows.refresh import catalog_refresh
 
-    code = report_state(run_to_end(catalog_refresh(request, return_state=True)))
-    print_server_note(server)
-    return code
+    return finished(run_to_end(catalog_refresh(request, return_state=True)), server)
 
 
 def backfill_command(args: argparse.Namespace) -> int:
@@ -71,12 +68,14 @@ def backfill_command(args: argparse.Namespace) -> int:
     if (code := by_batch(request, settings, args.wait)) is not None:
         return code
     server = use_server()
-    from catalog_imagegen.flows.backfill import ALREADY_RUNNING, catalog_backfill
+    from catalog_imagegen.flows.backfill import catalog_backfill
 
-    state = run_to_end(catalog_backfill(request, return_state=True))
-    if state.name == ALREADY_RUNNING:
-        print(state.message)
-        return EXIT_ALREADY_RUNNING
+    return finished(run_to_end(catalog_backfill(request, return_state=True)), server)
+
+
+def finished(state: Any, server: str | None) -> int:
+    """Print how a run ended (``report_state``: an identical run under way ends this one with
+    code 4) and where its Prefect UI is."""
     code = report_state(state)
     print_server_note(server)
     return code
