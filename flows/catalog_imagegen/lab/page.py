@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from catalog_imagegen.lab.prompt_diff import changed_words, word_diff
 from catalog_imagegen.lab.record import page_key
-from catalog_imagegen.review.page import STATUS_WORDS
+from catalog_imagegen.review.page import PAGE_SHELL, STATUS_WORDS
 
 _DIFF_TAGS = {"same": "span", "removed": "del", "added": "ins"}
 
@@ -35,7 +35,7 @@ def render_lab_page(document: Mapping[str, Any]) -> str:
         *(f"<p class='reject'>{_text(r)}</p>" for r in document.get("rejects", [])),
     ]
     title = _text(f"Lab: {document.get('template', '')} {lab_id}")
-    return _PAGE.format(title=title, style=_STYLE, body="\n".join(body))
+    return PAGE_SHELL.format(title=title, style=_STYLE, body="\n".join(body))
 
 
 def _version_heading(version: Mapping[str, Any], document: Mapping[str, Any]) -> str:
@@ -154,15 +154,4 @@ figure{margin:0}figcaption{font-size:12px;color:#555}.label{background:#e6f0ff;p
 ins{background:#dfd;color:#060;text-decoration:none}.changes{font-size:12px;color:#555;margin:0}
 .flag{color:#a00;font-size:12px}.failed,.not_dispatched{background:#fde8e8}
 .reason{color:#a00}.reject{color:#a00}
-"""
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src * data: file:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>{style}</style></head>
-<body>
-{body}
-</body></html>
 """

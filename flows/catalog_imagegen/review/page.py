@@ -70,7 +70,9 @@ def render_review_page(
     ]
     if not skus:
         body.append("<p class='empty'>This run planned no images.</p>")
-    return _PAGE.format(title=_text(f"Review: run {run_id}"), style=_STYLE, body="\n".join(body))
+    return PAGE_SHELL.format(
+        title=_text(f"Review: run {run_id}"), style=_STYLE, body="\n".join(body)
+    )
 
 
 def cell_for(outcome: JobOutcome) -> ReviewCell:
@@ -221,7 +223,9 @@ figure{margin:0}figcaption{font-size:12px;color:#555}
 overflow-wrap:anywhere}details p{font-size:12px;max-width:160px;overflow-wrap:anywhere}
 """
 
-_PAGE = """<!DOCTYPE html>
+# The shell of every static page we write (review pages, lab pages): no scripts at all, and
+# images from anywhere the page is opened from (folder, bucket, CDN).
+PAGE_SHELL = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
  content="default-src 'none'; img-src * data: file:; style-src 'unsafe-inline'">
