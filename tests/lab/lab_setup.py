@@ -129,3 +129,12 @@ def run_command(folder: Path, templates: Path, *args: str, **env: str) -> Comman
         check=False,
     )
     return Command(done.returncode, done.stdout, done.stderr)
+
+
+def medium_square_price(model: str = "gpt-image-2") -> float:
+    """What the shipped model table charges for one medium 1024x1024 image of ``model``."""
+    from catalog_imagegen.planning.pricing import load_price_table
+
+    prices = load_price_table(None).prices_for(model)
+    assert prices is not None
+    return prices.per_image["medium/1024x1024"]

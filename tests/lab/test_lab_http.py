@@ -14,6 +14,7 @@ from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from tests.lab.lab_setup import (
     CURRENT_WORDS,
     WARM_WORDS,
+    medium_square_price,
     production_run,
     run_command,
     write_drafts,
@@ -21,7 +22,8 @@ from tests.lab.lab_setup import (
 )
 
 KEY = "sk-proj-LABTEST-0a1b2c3d4e5f-DISTINCTIVE"
-PRICE = 0.042  # gpt-image-2 (priced like gpt-image-1), medium 1024x1024
+PRICE = medium_square_price()  # gpt-image-2, medium 1024x1024, from the model table
+CAP = round(3.5 * PRICE, 3)  # room for three images, not four
 
 
 @pytest.fixture
@@ -108,8 +110,8 @@ def test_two_drafts_on_three_products_make_three_versions_per_slot_and_nothing_e
 
     # The lab's cost: reported, recorded with the lab run, and not in production's records.
     assert document["cost"]["estimated"] == pytest.approx(9 * PRICE)
-    assert "Lab cost:     estimated $0.38" in done.stdout
-    assert "Lab spend:    $0.38 in all, over 1 charged lab run(s)" in done.stdout
+    assert f"Lab cost:     estimated ${9 * PRICE:.2f}" in done.stdout
+    assert f"Lab spend:    ${9 * PRICE:.2f} in all, over 1 charged lab run(s)" in done.stdout
     status = run_command(
         lab_setup["catalog"].parent, lab_setup["templates"], "status", "--json",
         "--output", str(output),
@@ -128,17 +130,17 @@ def test_a_second_lab_of_the_same_drafts_reuses_the_lab_images_and_costs_nothing
     assert first.code == 0 and second.code == 0, second.stdout + second.stderr
     assert len(requests) == 9
     assert "0 made, 9 already in the lab" in second.stdout
-    assert "Lab spend:    $0.38 in all, over 2 charged lab run(s)" in second.stdout
+    assert f"Lab spend:    ${9 * PRICE:.2f} in all, over 2 charged lab run(s)" in second.stdout
 
 
 def test_max_cost_caps_lab_spend_and_keeps_whole_slots_first(
     lab_setup: dict[str, Path],
 ) -> None:
     with FakeImageApi(api_key=KEY) as api:
-        done = lab(lab_setup, api.base_url, "--max-cost", "0.13")
+        done = lab(lab_setup, api.base_url, "--max-cost", str(CAP))
         requests = [r for r in api.requests if r.path.endswith("/images/generations")]
     assert done.code == 1, done.stdout + done.stderr
-    assert len(requests) == 3  # 3 x $0.042 fits under $0.13; a fourth would not
+    assert len(requests) == 3  # 3 images fit under the cap; a fourth would not
     (document,) = lab_manifests(lab_setup["output"])
     made = [s for s in document["slots"] if all(
         i["status"] == "generated" for i in s["images"].values())]  # fmt: skip
@@ -146,7 +148,7 @@ def test_max_cost_caps_lab_spend_and_keeps_whole_slots_first(
     statuses = [i["status"] for s in document["slots"] for i in s["images"].values()]
     assert statuses.count("not_dispatched") == 6
     assert document["cost"]["estimated"] == pytest.approx(3 * PRICE)
-    assert "--max-cost 0.13 reached" in json.dumps(document)
+    assert f"--max-cost {CAP:g} reached" in json.dumps(document)
 
 
 def test_a_draft_that_does_not_render_is_one_line_and_exit_2(

@@ -10,7 +10,13 @@ from catalog_imagegen.cli.main import main
 from catalog_imagegen.lab.experiment import LabSample
 from catalog_imagegen.lab.runner import LabRequest, LabResult, run_lab
 from catalog_imagegen.settings import Settings
-from tests.lab.lab_setup import PRODUCTS, WARM_WORDS, write_drafts, write_lab_catalog
+from tests.lab.lab_setup import (
+    PRODUCTS,
+    WARM_WORDS,
+    medium_square_price,
+    write_drafts,
+    write_lab_catalog,
+)
 
 HOSTILE = "<script>document.title='pwned'</script>"
 CHROMIUM_ARGS = [
@@ -21,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+PRICE = medium_square_price()  # per image, from the shipped model table
 
 
 @pytest.fixture
@@ -75,10 +83,10 @@ def test_the_page_shows_every_version_side_by_side_with_its_prompt_diff(
     assert title.startswith("Lab: product_card")
     assert len(widths) == 9 and all(width > 0 for width in widths)
     assert "product-card-warm" in headings[2]
-    assert all("$0.126 estimated" in heading for heading in headings[1:])
+    assert all(f"${3 * PRICE:.3f} estimated" in heading for heading in headings[1:])
     assert [c["version"] for c in cells] == ["current", "product_card.warm",
                                             "product_card.tight"] * 3  # fmt: skip
-    assert all(c["images"] == 1 and "$0.042" in c["caption"] for c in cells)
+    assert all(c["images"] == 1 and f"${PRICE:.3f}" in c["caption"] for c in cells)
     for cell in cells:
         if cell["version"] == "current":
             assert cell["added"] == [] and cell["removed"] == []
