@@ -16,9 +16,6 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.pop("PREFECT_API_URL", None)
-# Commands in tests use Prefect's temporary server (or the session's harness), not the shared
-# local one a user's commands start; tests of the shared server turn it back on.
-os.environ["CATALOG_IMAGEGEN_LOCAL_SERVER"] = "off"
 for _name in (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
@@ -29,6 +26,9 @@ for _name in (
     os.environ.pop(_name, None)
 for _name in [n for n in os.environ if n.startswith("CATALOG_IMAGEGEN_")]:
     os.environ.pop(_name)
+# Commands in tests use Prefect's temporary server (or the session's harness), not the shared
+# local one a user's commands start; tests of the shared server turn it back on.
+os.environ["CATALOG_IMAGEGEN_LOCAL_SERVER"] = "off"
 
 pytest_plugins = ["tests.plugins.s3_server", "tests.plugins.catalog_runs", "tests.plugins.ops"]
 
