@@ -202,6 +202,8 @@ async def make_in_tasks(
     templates: Mapping[str, PromptTemplate],
 ) -> tuple[list[JobOutcome], str | None]:
     """``pipeline.make`` with each chunk a task run, and a progress artifact."""
+    if not jobs:  # a done rerun: no maker, no progress to show
+        return [], None
     maker = pipeline.image_maker(resources, settings, request, run_id, templates)
     artifact: UUID = await create_progress_artifact(
         progress=0.0, key=None, description="images made"
