@@ -78,7 +78,22 @@ def test_prompts_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
 
 def test_sigterm_stops_a_run_with_one_line_and_keeps_what_is_stored(tmp_path: Path) -> None:
-    env = os.environ | {"CATALOG_IMAGEGEN_PREVIEW_LATENCY": "0.5"}
+    # As a user runs it: with the shared local Prefect server (its own home, stopped at the end).
+    home = {"PREFECT_HOME": str(tmp_path / "prefect"), "CATALOG_IMAGEGEN_LOCAL_SERVER": "on"}
+    env = os.environ | home | {"CATALOG_IMAGEGEN_PREVIEW_LATENCY": "0.5"}
+    try:
+        sigterm_mid_run(tmp_path, env)
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "catalog_imagegen.cli", "server", "stop"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def sigterm_mid_run(tmp_path: Path, env: dict[str, str]) -> None:
     command = [sys.executable, "-m", "catalog_imagegen.cli", "run", CATALOG, "--no-progress"]
     process = subprocess.Popen(
         [*command, "--output", str(tmp_path / "out"), "--concurrency", "2"],

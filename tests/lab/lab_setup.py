@@ -116,6 +116,7 @@ def run_command(folder: Path, templates: Path, *args: str, **env: str) -> Comman
         "PREFECT_HOME": str(folder / "prefect"),
         "PYTHONPATH": str(REPO / "flows"),
         "CATALOG_IMAGEGEN_TEMPLATES_DIR": str(templates),
+        "CATALOG_IMAGEGEN_LOCAL_SERVER": "off",  # no shared server outliving the test
         "USER": "tester",
         **env,
     }

@@ -85,6 +85,7 @@ def run_cli(
         "OPENAI_API_KEY": key,
         "OPENAI_BASE_URL": base_url,
         "CATALOG_IMAGEGEN_MAX_ATTEMPTS": "6",
+        "CATALOG_IMAGEGEN_LOCAL_SERVER": "off",  # no shared server outliving the test
         **(extra_env or {}),
     }
     (folder / "home").mkdir(exist_ok=True)
