@@ -97,7 +97,7 @@ class ImageMaker:
         # Images earlier runs stored, by request digest: an identical request reuses them.
         self._shared = SharedRequests(stored_requests)
 
-    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
+    async def in_worker(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
 
     def close(self) -> None:
@@ -136,7 +136,7 @@ class ImageMaker:
         ``None`` when that image is gone from the store."""
         model = self.provider.model
         try:
-            copied = await self._in_thread(
+            copied = await self.in_worker(
                 lambda: copied_outcome(
                     job, source, shared_from, self.store, run_id=self.run_id, model=model
                 )
@@ -167,7 +167,7 @@ class ImageMaker:
             review = await self._review(job, made)
             if review is not None and review.colour_mismatch and self._retries_colour:
                 made, review = await self._retry_colour(job, base, made, review)
-            return await self._in_thread(self._store_result, job, made, review)
+            return await self.in_worker(self._store_result, job, made, review)
         finally:
             self._unstored.release()
 
@@ -205,7 +205,7 @@ class ImageMaker:
         if self.review is None or not result.images:
             return None
         try:
-            return await self._in_thread(review_image, job, result.images[0].data, self.review)
+            return await self.in_worker(review_image, job, result.images[0].data, self.review)
         except (OSError, ValueError):
             return None  # not an image: storing it fails the job with the reason
 
@@ -247,7 +247,7 @@ class ImageMaker:
         await self._unstored.acquire()
         try:
             review = await self._review(job, result)
-            return await self._in_thread(self._store_result, job, result, review)
+            return await self.in_worker(self._store_result, job, result, review)
         finally:
             self._unstored.release()
 

@@ -233,4 +233,6 @@ def _made_at(entry: ManifestEntry) -> datetime:
 
 
 def _dumps(document: Mapping[str, Any]) -> bytes:
-    return json.dumps(document, indent=1, ensure_ascii=False, sort_keys=False).encode()
+    """Compact JSON. ``indent`` would make ``json`` use its pure-Python encoder, which holds a
+    string per token: for a 20,000-image manifest, 170 MB more and a few seconds slower."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()

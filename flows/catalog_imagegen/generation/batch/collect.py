@@ -147,7 +147,9 @@ class BatchCollector:
 
     async def _keep_one(self, line: ResultLine, job: Job) -> JobOutcome:
         fmt = job.settings.output_format
-        result = await asyncio.to_thread(provider_result, line, fmt, job.prompt)
+        # Decoded in the maker's own threads: images decoded by more threads take more memory
+        # (each thread's allocator arena keeps its own free pages).
+        result = await self.maker.in_worker(provider_result, line, fmt, job.prompt)
         if isinstance(result, str):
             return JobOutcome(job, "failed", result)  # unbilled: no attempt is counted
         return await self.maker.keep_answer(job, result)
