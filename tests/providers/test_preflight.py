@@ -131,13 +131,20 @@ def write_small_catalog(folder: Path) -> Path:
     ],
 )
 def test_a_run_with_a_size_the_model_cannot_make_exits_2_before_any_request(
-    tmp_path: Path, model: str, size: str, rule: str
+    tmp_path: Path, prefect_api: str, model: str, size: str, rule: str
 ) -> None:
     templates = write_templates(tmp_path / "templates", size)
     env = {"CATALOG_IMAGEGEN_TEMPLATES_DIR": str(templates)}
     with FakeImageApi(api_key=KEY) as api:
+        catalog = write_small_catalog(tmp_path)
         run = run_cli(
-            tmp_path, write_small_catalog(tmp_path), api.base_url, "--model", model, extra_env=env
+            tmp_path,
+            catalog,
+            api.base_url,
+            "--model",
+            model,
+            extra_env=env,
+            prefect_api=prefect_api,
         )
         requests = api.requests
     assert run.code == 2, run.stdout + run.stderr
@@ -148,11 +155,12 @@ def test_a_run_with_a_size_the_model_cannot_make_exits_2_before_any_request(
     assert requests == []
 
 
-def test_a_free_size_for_gpt_image_2_is_made(tmp_path: Path) -> None:
+def test_a_free_size_for_gpt_image_2_is_made(tmp_path: Path, prefect_api: str) -> None:
     templates = write_templates(tmp_path / "templates", "2048x2048")
     env = {"CATALOG_IMAGEGEN_TEMPLATES_DIR": str(templates)}
     with FakeImageApi(api_key=KEY) as api:
-        run = run_cli(tmp_path, write_small_catalog(tmp_path), api.base_url, extra_env=env)
+        catalog = write_small_catalog(tmp_path)
+        run = run_cli(tmp_path, catalog, api.base_url, extra_env=env, prefect_api=prefect_api)
         requests = api.requests
     assert run.code == 0, run.stdout + run.stderr
     assert [r.fields["size"] for r in requests] == ["2048x2048", "2048x2048"]

@@ -3,6 +3,8 @@
 Each test starts the CLI in a subprocess (its own temporary Prefect home, OPENAI_API_KEY and
 OPENAI_BASE_URL pointing at the fake), then checks what a user would: the exit code and message,
 the run manifest's ledger, and what the server saw (requests, in flight, per 60 s window).
+Commands that run a flow report to the session's ``prefect server`` (PREFECT_API_URL, as a team
+with its own server sets it): a temporary server in every command cost 10 to 20 s each.
 """
 
 from __future__ import annotations
@@ -72,7 +74,10 @@ def run_cli(
     *flags: str,
     key: str = KEY,
     extra_env: dict[str, str] | None = None,
+    prefect_api: str | None = None,
 ) -> CliRun:
+    """``catalog-imagegen run`` in a clean environment; ``prefect_api`` is the Prefect server
+    to report to (None: Prefect's temporary server inside the command)."""
     output = folder / "output"
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -86,6 +91,7 @@ def run_cli(
         "OPENAI_BASE_URL": base_url,
         "CATALOG_IMAGEGEN_MAX_ATTEMPTS": "6",
         "CATALOG_IMAGEGEN_LOCAL_SERVER": "off",  # no shared server outliving the test
+        **({"PREFECT_API_URL": prefect_api} if prefect_api else {}),
         **(extra_env or {}),
     }
     (folder / "home").mkdir(exist_ok=True)
@@ -121,7 +127,9 @@ def traffic_seconds(requests: list[RecordedRequest]) -> float:
     return max(r.ended_at for r in requests) - min(r.started_at for r in requests)
 
 
-def test_500_images_through_faults_end_done_or_failed_never_paid_twice(tmp_path: Path) -> None:
+def test_500_images_through_faults_end_done_or_failed_never_paid_twice(
+    tmp_path: Path, prefect_api: str
+) -> None:
     catalog = write_catalog(tmp_path, 125)
     faults = {
         "error_500": 0.05,
@@ -142,6 +150,7 @@ def test_500_images_through_faults_end_done_or_failed_never_paid_twice(tmp_path:
             "8",
             "--rpm",
             "6000",
+            prefect_api=prefect_api,
         )
         stats = api.stats()
         requests = api.requests
@@ -172,7 +181,7 @@ def test_500_images_through_faults_end_done_or_failed_never_paid_twice(tmp_path:
 
 
 @pytest.mark.slow
-def test_the_rpm_limit_holds_across_a_minute(tmp_path: Path) -> None:
+def test_the_rpm_limit_holds_across_a_minute(tmp_path: Path, prefect_api: str) -> None:
     catalog = write_catalog(tmp_path, 26)  # 104 images at 240 per minute: paced at 4 a second
     with FakeImageApi(latency_s=0.05, rpm_limit=240, api_key=KEY) as api:
         run = run_cli(
@@ -185,6 +194,7 @@ def test_the_rpm_limit_holds_across_a_minute(tmp_path: Path) -> None:
             "6",
             "--rpm",
             "240",
+            prefect_api=prefect_api,
         )
         stats = api.stats()
         requests = api.requests
@@ -204,10 +214,12 @@ def test_the_rpm_limit_holds_across_a_minute(tmp_path: Path) -> None:
     assert seconds >= 100 / 4 * 0.97
 
 
-def test_moderation_refusals_fail_alone_with_the_reason(tmp_path: Path) -> None:
+def test_moderation_refusals_fail_alone_with_the_reason(tmp_path: Path, prefect_api: str) -> None:
     catalog = write_catalog(tmp_path, 6, title="Forbidden Motif")  # SKUs 0, 2, 4 are refused
     with FakeImageApi(moderation_pattern="Forbidden Motif", api_key=KEY) as api:
-        run = run_cli(tmp_path, catalog, api.base_url, "--template", "product_card")
+        run = run_cli(
+            tmp_path, catalog, api.base_url, "--template", "product_card", prefect_api=prefect_api
+        )
         stats = api.stats()
     assert run.code == 1, run.stdout + run.stderr
     jobs = run.run_manifest["jobs"]
@@ -241,12 +253,19 @@ def test_a_wrong_key_stops_the_run_before_any_image_request_with_one_line(
     ids=["quota-exhausted"],
 )
 def test_an_empty_account_stops_the_run_at_once(
-    tmp_path: Path, server: dict[str, Any], words: str
+    tmp_path: Path, prefect_api: str, server: dict[str, Any], words: str
 ) -> None:
     catalog = write_catalog(tmp_path, 100)
     with FakeImageApi(latency_s=0.05, **server) as api:
         run = run_cli(
-            tmp_path, catalog, api.base_url, "--template", "product_card", "--concurrency", "4"
+            tmp_path,
+            catalog,
+            api.base_url,
+            "--template",
+            "product_card",
+            "--concurrency",
+            "4",
+            prefect_api=prefect_api,
         )
         stats = api.stats()
     assert run.code == 3, run.stdout + run.stderr
@@ -261,6 +280,7 @@ def test_an_empty_account_stops_the_run_at_once(
 
 def test_an_edit_template_sends_the_photo_as_multipart_image_without_refused_fidelity(
     tmp_path: Path,
+    prefect_api: str,
 ) -> None:
     with FakeImageApi(api_key=KEY, response_style="url") as api:
         run = run_cli(
@@ -271,6 +291,7 @@ def test_an_edit_template_sends_the_photo_as_multipart_image_without_refused_fid
             "colour_edit",
             "--season",
             "winter",
+            prefect_api=prefect_api,
         )
         requests = api.requests
     assert run.code == 0, run.stdout + run.stderr

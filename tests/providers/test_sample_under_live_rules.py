@@ -37,7 +37,7 @@ def dry_run(folder: Path) -> str:
 
 
 def test_the_sample_is_made_whole_once_per_distinct_request_at_the_estimated_cost(
-    tmp_path: Path,
+    tmp_path: Path, prefect_api: str
 ) -> None:
     forecast = dry_run(tmp_path)
     assert "would generate 288" in forecast
@@ -46,10 +46,10 @@ def test_the_sample_is_made_whole_once_per_distinct_request_at_the_estimated_cos
     estimate = float(re.search(r"estimated cost \$([\d.]+)", forecast).group(1))  # type: ignore[union-attr]
 
     with FakeImageApi(api_key=KEY) as api:
-        run = run_cli(tmp_path, SAMPLE_CATALOG, api.base_url)
+        run = run_cli(tmp_path, SAMPLE_CATALOG, api.base_url, prefect_api=prefect_api)
         requests = api.requests
         manifest = run.run_manifest
-        again = run_cli(tmp_path, SAMPLE_CATALOG, api.base_url)
+        again = run_cli(tmp_path, SAMPLE_CATALOG, api.base_url, prefect_api=prefect_api)
         rerun_requests = len(api.requests) - len(requests)
 
     assert run.code == 0, run.stdout + run.stderr
@@ -79,7 +79,9 @@ def test_the_sample_is_made_whole_once_per_distinct_request_at_the_estimated_cos
     assert again.code == 0 and rerun_requests == 0
 
 
-def test_a_refused_parameter_stops_that_templates_same_settings_jobs(tmp_path: Path) -> None:
+def test_a_refused_parameter_stops_that_templates_same_settings_jobs(
+    tmp_path: Path, prefect_api: str
+) -> None:
     stale = tmp_path / "models.toml"  # a table that has not learnt gpt-image-2's refusal yet
     stale.write_text('[models."gpt-image-2"]\nrefuses = []\n')
     env = {"CATALOG_IMAGEGEN_MODELS_FILE": str(stale)}
@@ -93,6 +95,7 @@ def test_a_refused_parameter_stops_that_templates_same_settings_jobs(tmp_path: P
             "--concurrency",
             "1",
             extra_env=env,
+            prefect_api=prefect_api,
         )
         requests = api.requests
     assert run.code == 1
