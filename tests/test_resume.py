@@ -33,7 +33,7 @@ from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from catalog_imagegen.testing.fake_image_api.config import OPENAI_IMAGE_MODELS
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
 
-pytestmark = pytest.mark.slow  # two `catalog-imagegen run` processes, each with a Prefect server
+pytestmark = pytest.mark.slow  # two `catalog-imagegen run` processes
 
 JOBS = 300
 CONCURRENCY = 4
@@ -53,7 +53,7 @@ def fake_api() -> Iterator[FakeImageApi]:
 
 
 @pytest.fixture
-def slow_provider_env(tmp_path: Path, fake_api: FakeImageApi) -> dict[str, str]:
+def slow_provider_env(tmp_path: Path, fake_api: FakeImageApi, prefect_api: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CATALOG_IMAGEGEN_")}
     env["OPENAI_API_KEY"] = KEY
     env["OPENAI_BASE_URL"] = fake_api.base_url
@@ -61,7 +61,9 @@ def slow_provider_env(tmp_path: Path, fake_api: FakeImageApi) -> dict[str, str]:
     env["CATALOG_IMAGEGEN_LOCAL_SERVER"] = "off"  # no shared server outliving the test
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
+    # Both runs report to the session's server, as a user's runs share one local server (a
+    # temporary server inside each command costs 10 to 20 s); the kill leaves the server up.
+    env["PREFECT_API_URL"] = prefect_api
     env["PYTHONPATH"] = str(Path(catalog_imagegen.__file__).resolve().parents[1])
     return env
 
@@ -83,7 +85,7 @@ def kill_when_half_stored(process: subprocess.Popen[bytes], store: LocalDirector
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline, "the run did not get halfway in time"
         time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)  # the run and its Prefect server, mid-flight
+    os.killpg(process.pid, signal.SIGKILL)  # the run, mid-flight
     process.wait(timeout=30)
 
 
