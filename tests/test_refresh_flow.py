@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,15 @@ def stored_images(output: Path) -> list[Path]:
     return sorted(p for p in (output / "images").rglob("*") if p.is_file())
 
 
+def sample_subset(folder: Path, products: int) -> Path:
+    """The sample catalog's first ``products`` rows, beside a copy of its photos."""
+    lines = SAMPLE_CATALOG.read_text(encoding="utf-8").splitlines(keepends=True)
+    shutil.copytree(SAMPLE_CATALOG.parent / "photos", folder / "photos")
+    catalog = folder / "catalog.csv"
+    catalog.write_text("".join(lines[: products + 1]), encoding="utf-8")
+    return catalog
+
+
 async def test_sample_catalog_to_images_and_manifest_then_rerun_skips(tmp_path: Path) -> None:
     output = tmp_path / "out"
     state, first = await run(SAMPLE_CATALOG, output)
@@ -61,13 +71,14 @@ async def test_changing_one_template_regenerates_exactly_its_images(
     tmp_path: Path, templates_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CATALOG_IMAGEGEN_TEMPLATES_DIR", str(templates_copy))
+    catalog = sample_subset(tmp_path, 3)  # every template, 72 images: the whole sample is above
     output = tmp_path / "out"
-    _, first = await run(SAMPLE_CATALOG, output)
+    _, first = await run(catalog, output)
     before = load_latest(LocalDirectoryStore(output)).entries
     banner = templates_copy / "seasonal_banner.j2"
     banner.write_text(banner.read_text().replace("Wide", "Panoramic"))
 
-    _, second = await run(SAMPLE_CATALOG, output)
+    _, second = await run(catalog, output)
     after = load_latest(LocalDirectoryStore(output)).entries
     changed = {slot for slot in after if after[slot].key != before[slot].key}
     per_template = Counter(slot[3] for slot in before)
