@@ -24,22 +24,29 @@ REFRESH = "seasonal_refresh/seasonal-refresh"
 FILE_DROP = "catalog_file_drop/catalog-file-drop"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def served(
-    prefect_server: dict[str, str], catalog_folder: Path, tmp_path: Path
+    prefect_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[dict[str, str], Path, dict[str, Any]]]:
-    """``catalog-imagegen serve`` in a subprocess, stopped (with its flow runs) in teardown."""
-    out, inbox = tmp_path / "out", tmp_path / "inbox"
-    inbox.mkdir()
+    """``catalog-imagegen serve`` in a subprocess, stopped (with its flow runs) in teardown.
+    One for the module: the tests use different deployments, and each checks only the output
+    of its own run (a refresh's season, a dropped file's child run)."""
+    tmp_path = tmp_path_factory.mktemp("served")
+    out, inbox, catalogs = tmp_path / "out", tmp_path / "inbox", tmp_path / "catalogs"
+    for folder in (inbox, catalogs, tmp_path / "home"):
+        folder.mkdir()
+    shutil.copy(SAMPLE_CATALOG, catalogs / "catalog.csv")
     env = dict(os.environ) | prefect_server
     env.update(
+        HOME=str(tmp_path / "home"),  # set before the per-test temporary home, so set here
         PYTHONPATH=os.pathsep.join([str(REPO / "flows"), env.get("PYTHONPATH", "")]),
-        CATALOG_IMAGEGEN_CATALOG=str(catalog_folder / "catalog.csv"),
+        CATALOG_IMAGEGEN_CATALOG=str(catalogs / "catalog.csv"),
         CATALOG_IMAGEGEN_OUTPUT=str(out),
         CATALOG_IMAGEGEN_INBOX=str(inbox),
         PREFECT_RUNNER_POLL_FREQUENCY="2",
     )
-    shutil.copytree(catalog_folder / "photos", inbox / "photos")
+    for folder in (catalogs, inbox):  # photos the catalogs refer to
+        shutil.copytree(SAMPLE_CATALOG.parent / "photos", folder / "photos")
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "catalog_imagegen.cli", "serve"],
