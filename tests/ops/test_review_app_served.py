@@ -64,7 +64,7 @@ def test_served_app_regenerates_through_the_backfill_deployment(
     env.update(
         PYTHONPATH=os.pathsep.join([str(REPO / "flows"), env.get("PYTHONPATH", "")]),
         CATALOG_IMAGEGEN_OUTPUT=str(tmp_path / "out"),
-        PREFECT_RUNNER_POLL_FREQUENCY="2",
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
     )
     log = (tmp_path / "serve.log").open("wb")
     command = [sys.executable, "-m", "catalog_imagegen.cli", "serve", "--review-port", str(port)]
@@ -102,5 +102,5 @@ def wait_for_regeneration(store: LocalDirectoryStore, run_id: str, patience: flo
         regeneration = load_decisions(store, run_id).regenerations.get(SLOT, {})
         if regeneration.get("state") in ("done", "failed"):
             return dict(regeneration)
-        time.sleep(1)
+        time.sleep(0.25)
     raise TimeoutError(f"regeneration of {SLOT} still {regeneration}")

@@ -43,7 +43,7 @@ def served(
         CATALOG_IMAGEGEN_CATALOG=str(catalogs / "catalog.csv"),
         CATALOG_IMAGEGEN_OUTPUT=str(out),
         CATALOG_IMAGEGEN_INBOX=str(inbox),
-        PREFECT_RUNNER_POLL_FREQUENCY="2",
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
     )
     for folder in (catalogs, inbox):  # photos the catalogs refer to
         shutil.copytree(SAMPLE_CATALOG.parent / "photos", folder / "photos")
@@ -103,7 +103,9 @@ def test_serve_registers_both_deployments_and_a_triggered_refresh_covers_the_sea
         drop = deployments[FILE_DROP]
         assert drop.schedules[0].schedule.interval.total_seconds() == 60  # type: ignore[attr-defined]
 
-        flow_run = run_deployment(REFRESH, parameters={"on": "2026-11-10"}, timeout=300)
+        flow_run = run_deployment(
+            REFRESH, parameters={"on": "2026-11-10"}, timeout=300, poll_interval=1
+        )
     assert flow_run.state is not None
     assert flow_run.state.is_completed(), flow_run.state
 
@@ -137,7 +139,7 @@ def test_a_file_dropped_for_the_served_poller_runs_as_a_named_child_run(
     dropped.write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.utime(dropped, (time.time() - 60, time.time() - 60))  # copied a minute ago
     with temporary_settings({PREFECT_API_URL: server["PREFECT_API_URL"]}):
-        poll = run_deployment(FILE_DROP, timeout=300)
+        poll = run_deployment(FILE_DROP, timeout=300, poll_interval=1)
 
         async def child_runs() -> list[object]:
             async with get_client() as client:
