@@ -121,12 +121,13 @@ def test_a_bad_field_names_its_flag(fields: dict[str, Any], message: str) -> Non
 
 
 def test_seasonal_refresh_and_file_drop_build_the_same_request_model(tmp_path: Path) -> None:
-    """The served flows pass a RunRequest too: a copy of the sample catalog dropped into an inbox
-    plans what the command line plans for it."""
+    """The served flows pass a RunRequest too: part of the sample catalog dropped into an inbox
+    (three products and their photos: the whole sample adds time, not coverage) is run."""
     from catalog_imagegen.flows.file_drop import watch_inbox
 
     inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    shutil.copy(SAMPLE_CATALOG, inbox / "catalog.csv")
+    shutil.copytree(SAMPLE_CATALOG.parent / "photos", inbox / "photos")
+    lines = SAMPLE_CATALOG.read_text(encoding="utf-8").splitlines(keepends=True)
+    (inbox / "catalog.csv").write_text("".join(lines[:4]), encoding="utf-8")
     assert watch_inbox(str(inbox), output=str(tmp_path / "out"), once=True, poll=0, settle=0) == 0
-    assert load_latest(LocalDirectoryStore(tmp_path / "out")).entries
+    assert len(load_latest(LocalDirectoryStore(tmp_path / "out")).entries) == 3 * 3 * 2 * 4
