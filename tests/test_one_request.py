@@ -17,6 +17,7 @@ from catalog_imagegen.request import RequestError, RunRequest
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from tests.conftest import SAMPLE_CATALOG
+from tests.plugins.ops import sample_head
 
 SHOPIFY = Path(__file__).parent / "catalog" / "fixtures" / "shopify-apparel.csv"
 
@@ -127,7 +128,6 @@ def test_seasonal_refresh_and_file_drop_build_the_same_request_model(tmp_path: P
 
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLE_CATALOG.parent / "photos", inbox / "photos")
-    lines = SAMPLE_CATALOG.read_text(encoding="utf-8").splitlines(keepends=True)
-    (inbox / "catalog.csv").write_text("".join(lines[:4]), encoding="utf-8")
+    (inbox / "catalog.csv").write_bytes(sample_head(3))
     assert watch_inbox(str(inbox), output=str(tmp_path / "out"), once=True, poll=0, settle=0) == 0
     assert len(load_latest(LocalDirectoryStore(tmp_path / "out")).entries) == 3 * 3 * 2 * 4

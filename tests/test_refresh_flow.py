@@ -20,6 +20,7 @@ from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.storage.publishing import RunSummary
 from tests.conftest import SAMPLE_CATALOG
+from tests.plugins.ops import sample_head
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -38,10 +39,9 @@ def stored_images(output: Path) -> list[Path]:
 
 def sample_subset(folder: Path, products: int) -> Path:
     """The sample catalog's first ``products`` rows, beside a copy of its photos."""
-    lines = SAMPLE_CATALOG.read_text(encoding="utf-8").splitlines(keepends=True)
     shutil.copytree(SAMPLE_CATALOG.parent / "photos", folder / "photos")
     catalog = folder / "catalog.csv"
-    catalog.write_text("".join(lines[: products + 1]), encoding="utf-8")
+    catalog.write_bytes(sample_head(products))
     return catalog
 
 

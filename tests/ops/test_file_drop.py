@@ -16,7 +16,7 @@ from catalog_imagegen.cli.main import main
 from catalog_imagegen.flows.file_drop import RunResult, poll_inbox
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from tests.ops.run_building import run_pipeline
-from tests.plugins.ops import SAMPLE_CATALOG, SAMPLES
+from tests.plugins.ops import SAMPLE_CATALOG, SAMPLES, sample_head
 
 BAD_ROWS = "BAD-1,Broken,Outerwear,Navy,monsoon,,wool,unisex,Northwind\n,No SKU,Tops,Red,,,,,\n"
 
@@ -124,7 +124,7 @@ async def test_files_still_being_copied_wait(inbox: Path, tmp_path: Path) -> Non
 def test_watch_once_runs_the_flow_for_each_dropped_file(
     inbox: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    drop(inbox, "catalog.csv", SAMPLE_CATALOG.read_bytes())
+    drop(inbox, "catalog.csv", sample_head(3))  # 72 images under Prefect; the file is the point
     drop(inbox, "empty.csv", b"", age=120)
     out = tmp_path / "out"
     code = main(["watch", str(inbox), "--once", "--output", str(out), "--settle", "5"])
@@ -135,7 +135,7 @@ def test_watch_once_runs_the_flow_for_each_dropped_file(
     assert len(list((out / "manifests" / "runs").glob("*.json"))) == 1
     assert "the file is empty" in (inbox / "failed" / "empty.csv.report.txt").read_text()
 
-    drop(inbox, "catalog again.csv", SAMPLE_CATALOG.read_bytes())
+    drop(inbox, "catalog again.csv", sample_head(3))
     assert main(["watch", str(inbox), "--once", "--output", str(out)]) == 0
     assert "catalog again.csv: duplicate" in capsys.readouterr().out
     assert len(list((out / "manifests" / "runs").glob("*.json"))) == 1

@@ -46,6 +46,13 @@ def catalog_folder(tmp_path: Path) -> Path:
     return folder
 
 
+def sample_head(products: int) -> bytes:
+    """The sample catalog's header and first ``products`` rows (photos as the whole sample's):
+    for tests whose point is not the sample's size."""
+    lines = SAMPLE_CATALOG.read_bytes().splitlines(keepends=True)
+    return b"".join(lines[: products + 1])
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's chromium; install with ``apt-get install -y chromium``."""
