@@ -121,7 +121,7 @@ class ImageMaker:
 
     async def _make_one(self, job: Job) -> JobOutcome:
         try:
-            outcome = await self._shared.outcome_for(job, self._attempt, self._copy)
+            outcome = await self._shared.outcome_for(job, self._attempt, self.copy)
         except Exception as error:  # a bug must fail one job, never the run's bookkeeping
             outcome = JobOutcome(job, "failed", f"internal error: {type(error).__name__}: {error}")
         future = self._finished.pop(job.key, None)
@@ -131,7 +131,7 @@ class ImageMaker:
             self._on_outcome(outcome)
         return outcome
 
-    async def _copy(self, job: Job, source: ManifestEntry, shared_from: str) -> JobOutcome | None:
+    async def copy(self, job: Job, source: ManifestEntry, shared_from: str) -> JobOutcome | None:
         """``job``'s slot filled with the stored image of an identical request: no request.
         ``None`` when that image is gone from the store."""
         model = self.provider.model
