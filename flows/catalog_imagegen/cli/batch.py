@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_imagegen.cli.request_flags import STORE_FLAGS
 from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK
 from catalog_imagegen.generation.batch.client import BatchApiError
 from catalog_imagegen.generation.batch.collect import CollectedBatch
@@ -34,7 +35,6 @@ from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
 from catalog_imagegen.storage.base import ObjectStore, StoreError
 
 ENDPOINT_FLAGS = ("provider", "base_url")
-STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
 
 
 def batch_context_for(args: argparse.Namespace, **overrides: Any) -> BatchContext:
