@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from catalog_imagegen.catalog.source_policy import SourcePolicy
+from catalog_imagegen.catalog.source_http import CheckedAddressBackend
+from catalog_imagegen.catalog.source_policy import IPAddress, SourcePolicy, SourceRefused
 from catalog_imagegen.catalog.sources import SourceImageError, SourceLoader
 
 
@@ -154,6 +156,18 @@ def test_a_name_rebound_to_loopback_after_the_check_is_refused(
     assert str(refused.value).startswith(f"source image {uri} refused:")
     assert "loopback address 127.0.0.1" in str(refused.value)
     assert photo_server.paths == []  # nothing reached the internal server
+
+
+def test_a_connection_is_refused_if_any_address_of_its_host_is_not_public(
+    photo_server: PhotoServer,
+) -> None:
+    def resolve(host: str) -> list[IPAddress]:
+        return [ipaddress.ip_address("93.184.215.14"), ipaddress.ip_address("127.0.0.1")]
+
+    backend = CheckedAddressBackend(resolve=resolve)
+    with pytest.raises(SourceRefused, match=r"shop\.test is a loopback address 127\.0\.0\.1"):
+        asyncio.run(backend.connect_tcp("shop.test", photo_server.port))
+    assert photo_server.paths == []
 
 
 def test_every_redirect_hop_is_checked(tmp_path: Path) -> None:
