@@ -21,10 +21,12 @@ from .test_runs_against_fake_api import KEY, run_cli, write_catalog
 BASE_URL = "https://api.example.test/v1"
 
 
-def test_a_cli_run_asks_the_models_endpoint_once(tmp_path: Path) -> None:
+def test_a_cli_run_asks_the_models_endpoint_once(tmp_path: Path, prefect_api: str) -> None:
     catalog = write_catalog(tmp_path, 1)
     with FakeImageApi(api_key=KEY) as api:
-        run = run_cli(tmp_path, catalog, api.base_url, "--template", "product_card")
+        run = run_cli(
+            tmp_path, catalog, api.base_url, "--template", "product_card", prefect_api=prefect_api
+        )
         lookups = api.model_lookups
         images = api.requests
     assert run.code == 0, run.stdout + run.stderr
