@@ -92,7 +92,6 @@ def try_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.lab.runner import LabRequest, run_lab
     from catalog_imagegen.planning.templates import TemplateError
     from catalog_imagegen.settings_file import SettingsFileError
-    from catalog_imagegen.storage.base import StoreError
 
     if args.slots < 1:
         return _bad_input("--slots must be at least 1")
@@ -111,7 +110,7 @@ def try_command(args: argparse.Namespace) -> int:
         )
         request = LabRequest(catalog, tuple(args.drafts), args.against, sample, args.max_cost)
         result = run_lab(request, settings)
-    except (CatalogError, TemplateError, EmptySample, SettingsFileError, StoreError) as error:
+    except (CatalogError, TemplateError, EmptySample, SettingsFileError) as error:
         return _bad_input(str(error))
     print_lab_result(result)
     if result.stop_reason:
@@ -153,14 +152,13 @@ def choose_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.lab.runner import write_lab_page
     from catalog_imagegen.lab.store import LabStore
     from catalog_imagegen.settings_file import SettingsFileError
-    from catalog_imagegen.storage.base import StoreError
 
     by = args.by or _user()
     try:
         store = LabStore(build_store(_settings(args, STORE_FLAGS)))
         choice = choose(store, args.lab_id, args.version, note=args.note, by=by)
         page = write_lab_page(store, load_lab_document(store, args.lab_id))
-    except (UnknownLabRun, UnknownVersion, SettingsFileError, StoreError) as error:
+    except (UnknownLabRun, UnknownVersion, SettingsFileError) as error:
         return _bad_input(str(error))
     print(f"{args.version}: {choice.describe()}")
     print(f"Lab page:     {page}")
@@ -176,13 +174,12 @@ def promote_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.planning.templates import TemplateError
     from catalog_imagegen.request import RunRequest
     from catalog_imagegen.settings_file import SettingsFileError
-    from catalog_imagegen.storage.base import StoreError
 
     try:
         settings = _settings(args, STORE_FLAGS)
         promotion = promote(args.draft, args.template, settings.templates_dir)
         chosen = list(choices_of(promotion.new.version, LabStore(build_store(settings))))
-    except (TemplateError, SettingsFileError, StoreError) as error:
+    except (TemplateError, SettingsFileError) as error:
         return _bad_input(str(error))
     print("\n".join(promotion.lines()))
     for choice in chosen:

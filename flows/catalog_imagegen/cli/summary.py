@@ -2,7 +2,9 @@
 
 Exit codes: 0 everything done, 1 some images failed or were not dispatched, 2 the input cannot be
 used (one line, no traceback), 3 the run was stopped (bad key, out of credit, store access denied),
-4 an identical run or backfill is already running.
+4 an identical run or backfill is already running. A store that cannot be used (credentials
+refused, no such bucket, an endpoint that does not answer) ends every command with 3, as it stops
+a run.
 """
 
 from __future__ import annotations
