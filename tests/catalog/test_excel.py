@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
 from catalog_imagegen.catalog.model import CatalogError
 from catalog_imagegen.catalog.reading import read_catalog
+from catalog_imagegen.cli.main import main
+from catalog_imagegen.cli.summary import EXIT_BAD_INPUT
 
 GENERIC = {
     "sku": ["00123", "JKT-2"],
@@ -64,3 +67,41 @@ def test_missing_sheet_and_renamed_or_broken_workbooks(tmp_path: Path) -> None:
         read_catalog(broken)
     with pytest.raises(CatalogError, match="--sheet applies to Excel workbooks"):
         read_catalog(Path(__file__).parent / "fixtures" / "merchant-center.tsv", sheet="x")
+
+
+def sheet_with_header(tmp_path: Path, header: list[str]) -> Path:
+    """A workbook as Excel saves it, written cell by cell: pandas would rename a repeated name."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "SS25"
+    sheet.append(header)
+    sheet.append(["A-1", "Tee", "Tops", "Navy", "Red"])
+    path = tmp_path / "range.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("second", ["colours", "Colours"])
+def test_duplicate_header_names_are_refused_naming_file_sheet_and_both_columns(
+    tmp_path: Path, second: str
+) -> None:
+    path = sheet_with_header(tmp_path, ["sku", "title", "category", "colours", second])
+    with pytest.raises(CatalogError) as refused:
+        read_catalog(path)
+    assert str(refused.value) == (
+        f"range.xlsx, sheet 'SS25': columns D 'colours' and E '{second}' have the same name; "
+        "rename or remove one"
+    )
+
+
+def test_duplicate_header_in_a_workbook_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = sheet_with_header(tmp_path, ["sku", "title", "category", "colours", "colours"])
+    assert main(["prompts", str(path), "--sheet", "SS25"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "error: range.xlsx, sheet 'SS25': columns D 'colours' and E 'colours' have the same "
+        "name; rename or remove one"
+    ]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.cli.main import main
+from catalog_imagegen.definitions import build_store
 from catalog_imagegen.request import RunRequest
 from catalog_imagegen.review.approval import (
     REJECTIONS_KEY,
@@ -18,8 +19,11 @@ from catalog_imagegen.review.approval import (
     RejectSelector,
     approve_run,
 )
+from catalog_imagegen.review.regeneration import make_slots
+from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import POINTER_KEY, load_latest, publish
+from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.ops.run_building import make_run
 
 
@@ -148,3 +152,24 @@ def test_a_late_approve_does_not_put_back_an_image_redone_since(
     after = load_latest(store)
     assert after.entries[original.slot].storage_key == redo.storage_key
     assert len(after.entries) == held.generated  # every other image of the held run landed
+
+
+@pytest.mark.slow
+def test_a_run_held_in_a_bucket_is_approved_with_the_store_flags_of_run(
+    s3_env: SeaweedFS, s3_bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,title,category,colours,seasons\nFLC-1,Fleece,Tops,Navy|Sand,winter\n")
+    settings = load_settings_with(
+        bucket=s3_bucket, prefix="shop", approval_required=True, progress=False
+    )
+    held = asyncio.run(make_slots(settings, str(catalog), None, ["product_card"])).summary
+    store = build_store(settings)
+    assert held.awaiting_approval
+    assert store.head(POINTER_KEY) is None
+
+    flags = ["--bucket", s3_bucket, "--prefix", "shop", "--public-base-url", "https://cdn.test"]
+    assert main(["approve", held.run_id, *flags, "--reject", "FLC-1/sand/winter"]) == 0
+    assert f"Run {held.run_id}: 1 images published" in capsys.readouterr().out
+    latest = load_latest(store)
+    assert list(latest.entries) == [("FLC-1", "navy", "winter", "product_card")]

@@ -5,8 +5,11 @@ Rare S3 answers come from botocore's own ``Stubber``; ACLs from moto, which mode
 
 from __future__ import annotations
 
+import re
 import socket
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,7 +87,7 @@ def test_empty_or_absolute_keys_are_refused(stubbed: tuple[S3ObjectStore, Stubbe
 def test_client_config_bounds_retries_timeouts_and_pool() -> None:
     options = vars(s3_client_config(max_pool_connections=80))  # botocore sets them as attributes
 
-    assert options["retries"] == {"mode": "standard", "max_attempts": 3}
+    assert options["retries"] == {"mode": "standard", "total_max_attempts": 4}
     assert options["max_pool_connections"] == 80
     assert options["connect_timeout"] == 5
     assert options["read_timeout"] == 60
@@ -195,3 +198,35 @@ def test_objects_are_private_unless_the_store_is_public() -> None:
     all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
     assert all_users not in readers("private.png")
     assert all_users in readers("public.png")
+
+
+def test_an_upload_is_tried_as_many_times_as_the_readme_says() -> None:
+    tried: list[str] = []
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            tried.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        store = S3ObjectStore("shop-images", client=offline_client(endpoint, s3_client_config()))
+        with pytest.raises(StoreError):
+            store.put("images/a.png", b"png", content_type="image/png")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"failed uploads are retried \(boto3 standard mode, (\d+) attempts", readme)
+    assert stated is not None
+    assert len(tried) == int(stated.group(1))
+    assert set(tried) == {"/shop-images/images/a.png"}

@@ -12,7 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from catalog_imagegen.catalog.model import CatalogError
-from catalog_imagegen.catalog.tables import FIRST_DATA_ROW, Table, TableChunk, check_file, rows_of
+from catalog_imagegen.catalog.tables import (
+    FIRST_DATA_ROW,
+    Table,
+    TableChunk,
+    check_file,
+    check_unique_columns,
+    rows_of,
+)
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -36,17 +43,14 @@ def open_excel_table(file: Path, *, sheet: str | None = None) -> Table:
     name = file.name
     check_file(file)
     try:
-        frame = pd.read_excel(
-            file,
-            sheet_name=sheet if sheet is not None else 0,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            engine="openpyxl",
-        )
+        with pd.ExcelFile(file, engine="openpyxl") as workbook:
+            sheet_name = _sheet_name(name, workbook, sheet)
+            # pandas renames a repeated header name ``colours.1``: check the header as written.
+            header = workbook.parse(sheet_name, header=None, nrows=1, dtype=str, na_filter=False)
+            cells = [str(c).strip() for c in header.iloc[0]] if len(header) else []
+            check_unique_columns(f"{name}, sheet '{sheet_name}'", cells)
+            frame = workbook.parse(sheet_name, dtype=str, keep_default_na=False, na_filter=False)
     except ValueError as error:
-        if sheet is not None and "not found" in str(error):
-            raise CatalogError(f"{name}: has no sheet named '{sheet}'") from None
         raise CatalogError(f"{name}: not a readable Excel workbook ({error})") from None
     except (zipfile.BadZipFile, KeyError, OSError, TypeError, IndexError) as error:
         detail = str(error) or type(error).__name__
@@ -56,3 +60,15 @@ def open_excel_table(file: Path, *, sheet: str | None = None) -> Table:
         raise CatalogError(f"{name}: the sheet is empty")
     chunk = TableChunk(first_row=FIRST_DATA_ROW, rows=rows_of(frame))
     return Table(file=name, columns=columns, chunks=iter([chunk]), from_workbook=True)
+
+
+def _sheet_name(name: str, workbook: pd.ExcelFile, sheet: str | None) -> str:
+    """The sheet to read: the one ``--sheet`` names, else the first."""
+    names = [str(n) for n in workbook.sheet_names]
+    if sheet is None:
+        if not names:
+            raise CatalogError(f"{name}: the workbook has no sheets")
+        return names[0]
+    if sheet not in names:
+        raise CatalogError(f"{name}: has no sheet named '{sheet}'")
+    return sheet

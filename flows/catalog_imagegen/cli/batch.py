@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from catalog_imagegen.cli.request_flags import STORE_FLAGS
 from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK
 from catalog_imagegen.generation.batch.client import BatchApiError
 from catalog_imagegen.generation.batch.collect import CollectedBatch
@@ -34,7 +35,6 @@ from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
 from catalog_imagegen.storage.base import ObjectStore, StoreError
 
 ENDPOINT_FLAGS = ("provider", "base_url")
-STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
 
 
 def batch_context_for(args: argparse.Namespace, **overrides: Any) -> BatchContext:
@@ -65,15 +65,27 @@ def batch_run_command(request: RunRequest, settings: Settings, via: str, wait: b
 
 def print_submitted(run_id: str, submitted: Submitted, prices: PriceTable) -> None:
     jobs = [job for s in submitted.submissions for job in (*s.jobs, *s.held)]
-    batch_cost = sum(prices.estimate(job) or 0.0 for job in jobs)
+    paid = [job for s in submitted.submissions for job in (*s.requested, *s.held)]
+    batch_cost = sum(prices.estimate(job) or 0.0 for job in paid)
+    copied = len(jobs) - len(paid)
     print(
         f"Run {run_id}: {submitted.done} already stored, "
         f"{submitted.in_batch} already in open batches, {len(jobs)} submitted in "
         f"{len(submitted.submissions)} batches (estimated ${batch_cost:.2f} at batch prices)"
     )
+    if copied:
+        print(f"  {copied} of them repeat another image's exact request: copied, not paid again")
+    if submitted.copied:
+        print(
+            f"  {submitted.copied} copied now from images stored for the same request "
+            "(not paid again) and published"
+        )
     for s in submitted.submissions:
         later = f" (+{len(s.held)} chained variants once collected)" if s.held else ""
-        print(f"  batch {s.batch_id}: {len(s.jobs)} images{later}, due by {s.due_by}")
+        print(
+            f"  batch {s.batch_id}: {len(s.jobs)} images in {len(s.requested)} requests"
+            f"{later}, due by {s.due_by}"
+        )
     print("Results can take up to 24 hours: `catalog-imagegen collect` stores and publishes them.")
 
 

@@ -34,7 +34,12 @@ def endpoint_refusal(settings: Settings) -> int | None:
 
 
 async def _check(provider: ImageProvider) -> None:
+    from catalog_imagegen.generation.providers.answered_checks import record_passed_check
+    from catalog_imagegen.generation.providers.openai_http import OpenAICompatibleProvider
+
     try:
         await provider.check_access()
     finally:
         await provider.aclose()
+    if isinstance(provider, OpenAICompatibleProvider):  # the flow next takes this answer
+        record_passed_check(provider.base_url, provider.model)

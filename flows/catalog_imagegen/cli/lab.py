@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from catalog_imagegen.cli.request_flags import STORE_FLAGS, add_store_flags
 from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK, EXIT_STOPPED
 
-STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
 ENDPOINT_FLAGS = ("concurrency", "rpm", "model")
 
 
@@ -58,7 +58,7 @@ def try_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="image model (default gpt-image-2)")
     parser.add_argument("--provider", choices=["openai", "wisgate"], help="endpoint preset")
     parser.add_argument("--base-url", help="any OpenAI-compatible endpoint")
-    _add_store_flags(parser)
+    add_store_flags(parser)
     return parser
 
 
@@ -70,7 +70,7 @@ def choose_parser() -> argparse.ArgumentParser:
     parser.add_argument("version", help="the version's name on the page (a draft, or current)")
     parser.add_argument("--note", default="", help="why")
     parser.add_argument("--by", help="who chose (default: your user name)")
-    _add_store_flags(parser)
+    add_store_flags(parser)
     return parser
 
 
@@ -82,15 +82,8 @@ def promote_parser() -> argparse.ArgumentParser:
     parser.add_argument("draft", type=Path, help="the draft (or a .history file, to restore)")
     parser.add_argument("--as", dest="template", required=True, help="the template it replaces")
     parser.add_argument("--catalog", help="catalog for the dry run (CATALOG_IMAGEGEN_CATALOG)")
-    _add_store_flags(parser)
+    add_store_flags(parser)
     return parser
-
-
-def _add_store_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", help="output folder or s3://bucket/prefix (default ./output)")
-    parser.add_argument("--bucket", help="S3 bucket")
-    parser.add_argument("--prefix", help="key prefix inside the bucket")
-    parser.add_argument("--public-base-url", help="CDN or public URL in front of the bucket")
 
 
 def try_command(args: argparse.Namespace) -> int:

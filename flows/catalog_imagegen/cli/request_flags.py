@@ -14,6 +14,8 @@ from catalog_imagegen.planning.selection import read_sku_arguments
 from catalog_imagegen.request import FLAG_KINDS, RequestError, RunRequest, Shard
 
 FORMATS = ("auto", "generic", "shopify", "merchant-center", "excel")
+# What ``add_store_flags`` adds, as settings names: every command that reads a store takes these.
+STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
 
 
 def add_catalog_flags(parser: argparse.ArgumentParser) -> None:

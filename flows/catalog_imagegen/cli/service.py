@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from catalog_imagegen.cli.request_flags import STORE_FLAGS, add_store_flags
+
 
 def add_service_commands(commands: argparse._SubParsersAction[Any]) -> None:
     approve = commands.add_parser("approve", help="publish a run held for approval")
@@ -18,7 +20,7 @@ def add_service_commands(commands: argparse._SubParsersAction[Any]) -> None:
         help="leave this image out and make it again next run (repeatable)",
     )
     approve.add_argument("--reason", default="", help="why, added to the next prompt")
-    approve.add_argument("--output", help="output folder (default ./output)")
+    add_store_flags(approve)  # the store the run was written to, named as `run` names it
     approve.set_defaults(handler=approve_command)
 
     watch = commands.add_parser("watch", help="run every catalog file dropped into an inbox")
@@ -71,7 +73,7 @@ def approve_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.review.approval import ApprovalError, RejectSelector, approve_run
     from catalog_imagegen.settings_file import load_settings_with
 
-    store = build_store(load_settings_with(output=args.output))
+    store = build_store(load_settings_with(**{name: getattr(args, name) for name in STORE_FLAGS}))
     try:
         rejects = [RejectSelector.parse(text) for text in args.reject]
         approval = approve_run(store, args.run_id, rejects, reason=args.reason)

@@ -7,13 +7,12 @@ import json
 import sys
 
 from catalog_imagegen.cli.batch import open_batch_lines
+from catalog_imagegen.cli.request_flags import STORE_FLAGS
 from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_OK
 from catalog_imagegen.definitions import build_store
 from catalog_imagegen.settings_file import load_settings_with
 from catalog_imagegen.storage.base import StoreError
 from catalog_imagegen.storage.run_history import recent_runs, status_line
-
-STORE_FLAGS = ("output", "bucket", "prefix", "public_base_url")
 
 
 def status_command(args: argparse.Namespace) -> int:

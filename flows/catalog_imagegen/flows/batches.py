@@ -49,9 +49,12 @@ async def submit_in_batches(request: RunRequest, settings: Settings, via: str) -
         return None
     run_id, done = submitted
     jobs = sum(len(s.jobs) + len(s.held) for s in done.submissions)
+    lines = sum(len(s.requested) + len(s.held) for s in done.submissions)
     message = (
-        f"run {run_id}: {jobs} images submitted in {len(done.submissions)} batches, "
-        f"{done.done} already stored, {done.in_batch} already in open batches"
+        f"run {run_id}: {jobs} images submitted in {len(done.submissions)} batches "
+        f"({lines} requests: identical requests are sent once), {done.copied} copied from "
+        f"stored images of the same request, {done.done} already stored, "
+        f"{done.in_batch} already in open batches"
     )
     get_run_logger().info(message)
     return Completed(message=message)

@@ -12,7 +12,6 @@ flags go on its manifest entry, and a wrong colour may be retried once with a st
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -20,24 +19,13 @@ from typing import Any, TypeVar
 
 from catalog_imagegen.catalog.sources import SourceImageError, SourceLoader
 from catalog_imagegen.generation.base_images import BaseImages, BaseUnavailable
-from catalog_imagegen.generation.image_files import InvalidImage, check_image
 from catalog_imagegen.generation.outcomes import (
     JobOutcome,
     OnOutcome,
     RunControl,
     Status,
-    entry_for,
-    made_at_now,
-    object_metadata,
-)
-from catalog_imagegen.generation.provenance import (
-    ALGORITHMIC_MEDIA,
-    TRAINED_ALGORITHMIC_MEDIA,
-    mark_source_type,
 )
 from catalog_imagegen.generation.providers.base import (
-    CONTENT_TYPES,
-    GeneratedImage,
     ImageProvider,
     ImageRequest,
     JobFailed,
@@ -46,9 +34,9 @@ from catalog_imagegen.generation.providers.base import (
     SourceImage,
 )
 from catalog_imagegen.generation.shared_requests import SharedRequests, copied_outcome
+from catalog_imagegen.generation.stored_answers import store_answer
 from catalog_imagegen.generation.template_inputs import TemplateInputs
-from catalog_imagegen.planning.jobs import Job, image_key
-from catalog_imagegen.renditions.storing import store_renditions
+from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.review.image_review import (
     ImageReview,
     ReviewSettings,
@@ -57,7 +45,7 @@ from catalog_imagegen.review.image_review import (
     stronger_colour_prompt,
 )
 from catalog_imagegen.storage.base import ObjectStore, StoreAccessDenied, StoreError
-from catalog_imagegen.storage.manifest import IMMUTABLE, ManifestEntry
+from catalog_imagegen.storage.manifest import ManifestEntry
 
 T = TypeVar("T")
 
@@ -121,7 +109,7 @@ class ImageMaker:
 
     async def _make_one(self, job: Job) -> JobOutcome:
         try:
-            outcome = await self._shared.outcome_for(job, self._attempt, self._copy)
+            outcome = await self._shared.outcome_for(job, self._attempt, self.copy)
         except Exception as error:  # a bug must fail one job, never the run's bookkeeping
             outcome = JobOutcome(job, "failed", f"internal error: {type(error).__name__}: {error}")
         future = self._finished.pop(job.key, None)
@@ -131,7 +119,7 @@ class ImageMaker:
             self._on_outcome(outcome)
         return outcome
 
-    async def _copy(self, job: Job, source: ManifestEntry, shared_from: str) -> JobOutcome | None:
+    async def copy(self, job: Job, source: ManifestEntry, shared_from: str) -> JobOutcome | None:
         """``job``'s slot filled with the stored image of an identical request: no request.
         ``None`` when that image is gone from the store."""
         model = self.provider.model
@@ -254,73 +242,17 @@ class ImageMaker:
     def _store_result(
         self, job: Job, result: ProviderResult, review: ImageReview | None = None
     ) -> JobOutcome:
-        attempts = result.attempts
-        usage = dict(result.usage)
-        if not result.images:
-            return JobOutcome(job, "failed", "provider returned no image", attempts, usage=usage)
         try:
-            sizes = [check_image(image.data, job.settings.output_format) for image in result.images]
-            images = [
-                self._marked(image, size) for image, size in zip(result.images, sizes, strict=True)
-            ]
-            keys = [image_key(job, index) for index in range(len(images))]
-            digests = [hashlib.sha256(image.data).hexdigest() for image in images]
-            # Renditions and alternates first, the primary last: its presence means the job is done
-            # (and a rerun derives any rendition still missing from it).
-            renditions = store_renditions(
-                self.store,
-                job,
-                keys[0],
-                images[0].data,
-                model=self.provider.model,
-                run_id=self.run_id,
-            )
-            for index in reversed(range(len(images))):
-                self._put_image(job, keys[index], images[index], sizes[index], digests[index])
-        except InvalidImage as error:
-            return JobOutcome(job, "failed", f"provider returned {error}", attempts, usage=usage)
+            outcome, primary = store_answer(
+                self.store, job, result, review,
+                model=self.provider.model, run_id=self.run_id, preview=self.provider.is_preview,
+            )  # fmt: skip
         except StoreAccessDenied as error:
             self.control.halt(str(error))
-            return JobOutcome(job, "failed", str(error), attempts, usage=usage)
-        except StoreError as error:
-            return JobOutcome(job, "failed", f"upload failed: {error}", attempts, usage=usage)
-        primary = images[0]
-        self._bases.keep(job, primary.data)
-        entry = entry_for(
-            job,
-            storage_key=keys[0],
-            url=self.store.url_for(keys[0]),
-            sha256=digests[0],
-            size=len(primary.data),
-            width=sizes[0][0],
-            height=sizes[0][1],
-            created_at=made_at_now(),
-            run_id=self.run_id,
-            model=self.provider.model,
-            alternates=tuple(keys[1:]),
-            flags=(*(review.flags if review else ()), *renditions.flags),
-            renditions=renditions.renditions,
-        )
-        return JobOutcome(
-            job, "generated", attempts=attempts, entry=entry, usage=usage, review=review
-        )
-
-    def _marked(self, image: GeneratedImage, size: tuple[int, int]) -> GeneratedImage:
-        """The image declaring in its XMP how it was made (Merchant Center asks for AI images)."""
-        source_type = ALGORITHMIC_MEDIA if self.provider.is_preview else TRAINED_ALGORITHMIC_MEDIA
-        data = mark_source_type(image.data, image.format, source_type, size)
-        return GeneratedImage(data, image.format, image.width, image.height)
-
-    def _put_image(
-        self, job: Job, key: str, image: GeneratedImage, size: tuple[int, int], sha256: str
-    ) -> None:
-        self.store.put(
-            key,
-            image.data,
-            content_type=CONTENT_TYPES[image.format],
-            cache_control=IMMUTABLE,
-            metadata=object_metadata(job, self.provider.model, size, sha256),
-        )
+            return JobOutcome(job, "failed", str(error), result.attempts, usage=dict(result.usage))
+        if primary is not None:
+            self._bases.keep(job, primary)
+        return outcome
 
 
 def image_request(

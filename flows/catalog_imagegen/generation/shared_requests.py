@@ -39,11 +39,11 @@ class SharedRequests:
             return await make(job)  # its request holds its base's bytes, known only later
         identity = job.request_identity
         earlier = None if job.redo else self._stored.get(identity)
-        if earlier is not None and (copied := await copy(job, earlier, _slot_label(earlier))):
+        if earlier is not None and (copied := await copy(job, earlier, slot_label(earlier))):
             return copied
         leader = self._leaders.get(identity)
         if leader is not None:
-            return await self._follow(job, await asyncio.shield(leader), copy)
+            return await follow(job, await asyncio.shield(leader), copy)
         future: asyncio.Future[JobOutcome] = asyncio.get_running_loop().create_future()
         self._leaders[identity] = future
         try:
@@ -55,18 +55,21 @@ class SharedRequests:
         future.set_result(outcome)
         return outcome
 
-    async def _follow(self, job: Job, leader: JobOutcome, copy: Copy) -> JobOutcome:
-        shared_from = leader.job.label
-        if leader.status == "generated" and leader.entry is not None:
-            copied = await copy(job, leader.entry, shared_from)
-            if copied is not None:
-                copied.review = leader.review
-                return copied
-            reason = f"the image of the identical request {shared_from} could not be copied"
-            return JobOutcome(job, "failed", reason, shared_from=shared_from)
-        reason = f"same request as {shared_from}, which was {leader.status.replace('_', ' ')}"
-        detail = f"{reason}: {leader.reason}" if leader.reason else reason
-        return JobOutcome(job, leader.status, detail, shared_from=shared_from)
+
+async def follow(job: Job, leader: JobOutcome, copy: Copy) -> JobOutcome:
+    """``job``'s outcome from the outcome of the job with its identical request: that image
+    copied into its slot, or the same failure."""
+    shared_from = leader.job.label
+    if leader.status == "generated" and leader.entry is not None:
+        copied = await copy(job, leader.entry, shared_from)
+        if copied is not None:
+            copied.review = leader.review
+            return copied
+        reason = f"the image of the identical request {shared_from} could not be copied"
+        return JobOutcome(job, "failed", reason, shared_from=shared_from)
+    reason = f"same request as {shared_from}, which was {leader.status.replace('_', ' ')}"
+    detail = f"{reason}: {leader.reason}" if leader.reason else reason
+    return JobOutcome(job, leader.status, detail, shared_from=shared_from)
 
 
 def copied_outcome(
@@ -123,5 +126,5 @@ def copied_outcome(
     return JobOutcome(job, "generated", entry=entry, shared_from=shared_from), primary
 
 
-def _slot_label(entry: ManifestEntry) -> str:
+def slot_label(entry: ManifestEntry) -> str:
     return f"{entry.sku} / {entry.colour} / {entry.season} / {entry.template} ({entry.run_id})"

@@ -46,7 +46,8 @@ def s3_client_config(max_pool_connections: int = DEFAULT_MAX_POOL_CONNECTIONS) -
     return Config(
         connect_timeout=5,
         read_timeout=60,
-        retries={"mode": "standard", "max_attempts": 3},
+        # botocore reads a config's "max_attempts" as retries (3 meant 4 calls): say the total.
+        retries={"mode": "standard", "total_max_attempts": 4},
         max_pool_connections=max_pool_connections,
         user_agent_extra="catalog-imagegen",
     )

@@ -2,10 +2,12 @@
 
 The output file is read line by line, a few lines at a time; each image goes through the
 ``ImageMaker``'s own storing path (checks, provenance, colour QA, storage under its key, manifest
-entry). A failed line is its job's failure with the provider's reason. An expired or cancelled
-batch keeps what finished and records the rest as not done, for ``collect --resubmit``; a batch
-that failed validation pays nothing and names the provider's line errors. A collector claims a
-record by compare-and-swap, so several may run at once and each batch is published once.
+entry). A job recorded as a copy of a line's identical request gets that image copied into its
+slot. A failed line is its job's failure (and its copies') with the provider's reason. An expired
+or cancelled batch keeps what finished and records the rest as not done, for ``collect
+--resubmit``; a batch that failed validation pays nothing and names the provider's line errors. A
+collector claims a record by compare-and-swap, so several may run at once and each batch is
+published once.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from catalog_imagegen.generation.batch.submit import BatchSender, recover_lost
 from catalog_imagegen.generation.batch.wire import ResultLine, provider_result, read_result_line
 from catalog_imagegen.generation.maker import ImageMaker
 from catalog_imagegen.generation.outcomes import JobOutcome, now_iso
+from catalog_imagegen.generation.shared_requests import follow
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.pricing import PriceTable
 from catalog_imagegen.review.image_review import flag_near_duplicates
@@ -110,10 +113,10 @@ class BatchCollector:
         return CollectedBatch(submission, summary, sum(len(s.jobs) for s in sent))
 
     async def _outcomes(self, submission: Submission, batch: BatchInfo) -> list[JobOutcome]:
-        jobs = {job.key: job for job in submission.jobs}
         if batch.status == "failed":
             reason = _validation_failure(batch)
-            return [JobOutcome(job, "failed", reason) for job in jobs.values()]
+            return [JobOutcome(job, "failed", reason) for job in submission.jobs]
+        jobs = {job.key: job for job in submission.requested}
         outcomes: list[JobOutcome] = []
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id:
@@ -126,6 +129,7 @@ class BatchCollector:
         outcomes += [
             JobOutcome(j, "not_dispatched", reason) for k, j in jobs.items() if k not in seen
         ]
+        outcomes += await self._copies(submission, outcomes)
         if self.maker.review is not None:
             flag_near_duplicates(outcomes, self.maker.review)
         return outcomes
@@ -153,6 +157,22 @@ class BatchCollector:
         if isinstance(result, str):
             return JobOutcome(job, "failed", result)  # unbilled: no attempt is counted
         return await self.maker.keep_answer(job, result)
+
+    async def _copies(
+        self, submission: Submission, outcomes: Sequence[JobOutcome]
+    ) -> list[JobOutcome]:
+        """The jobs whose requests were identical to a line's: its image copied, no request."""
+        by_key = {outcome.job.key: outcome for outcome in outcomes}
+        copies = [job for job in submission.jobs if job.key in submission.copies]
+        made: list[JobOutcome] = []
+        for start in range(0, len(copies), LINES_IN_FLIGHT):
+            made += await asyncio.gather(
+                *(
+                    follow(job, by_key[submission.copies[job.key]], self.maker.copy)
+                    for job in copies[start : start + LINES_IN_FLIGHT]
+                )
+            )
+        return made
 
     def _held(
         self, submission: Submission, outcomes: Sequence[JobOutcome]

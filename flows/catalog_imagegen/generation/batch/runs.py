@@ -17,6 +17,7 @@ from catalog_imagegen.catalog.sources import SourceLoader
 from catalog_imagegen.definitions import build_provider, build_review, build_store
 from catalog_imagegen.generation.batch.client import BatchClient
 from catalog_imagegen.generation.batch.collect import BatchCollector, CollectedBatch
+from catalog_imagegen.generation.batch.stored_copies import copy_stored
 from catalog_imagegen.generation.batch.submissions import (
     Submission,
     load_submissions,
@@ -24,9 +25,9 @@ from catalog_imagegen.generation.batch.submissions import (
 )
 from catalog_imagegen.generation.batch.submit import BatchSender, recover_lost
 from catalog_imagegen.generation.maker import ImageMaker
-from catalog_imagegen.generation.outcomes import RunControl
+from catalog_imagegen.generation.outcomes import JobOutcome, RunControl, now_iso
 from catalog_imagegen.generation.providers.model_rules import ModelRules, load_model_table
-from catalog_imagegen.pipeline import new_run_id, prepare
+from catalog_imagegen.pipeline import PreparedRun, new_run_id, prepare
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.pricing import PriceTable, load_price_table
 from catalog_imagegen.planning.slices import plan_slice
@@ -34,6 +35,7 @@ from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
+from catalog_imagegen.storage.publishing import RunSummary, finish_run
 
 
 class BatchModeError(ValueError):
@@ -66,6 +68,7 @@ class Submitted:
     done: int
     in_batch: int  # selected jobs left out because an open batch holds them
     submissions: list[Submission]
+    copied: int = 0  # jobs whose exact request's image was stored already: copied, not sent
 
 
 async def submit_jobs(
@@ -161,5 +164,44 @@ async def submit_request(
         todo, in_batch = await asyncio.to_thread(not_in_open_batches, sliced.todo, store)
     if not uses_batch(via, settings, len(todo)):
         return None
+    started_at = now_iso()
+    copied, todo = await asyncio.to_thread(
+        copy_stored, todo, store, run_id=run_id, model=settings.model
+    )
+    if copied:
+        await asyncio.to_thread(
+            publish_copies, context, request, prepared, run_id, copied, started_at
+        )
     submissions = await submit_jobs(context, todo, request.catalog, run_id)
-    return run_id, Submitted(len(sliced.skipped), len(in_batch), submissions)
+    return run_id, Submitted(len(sliced.skipped), len(in_batch), submissions, len(copied))
+
+
+def publish_copies(
+    context: BatchContext,
+    request: RunRequest,
+    prepared: PreparedRun,
+    run_id: str,
+    copied: list[JobOutcome],
+    started_at: str,
+) -> RunSummary:
+    """The submitting run's own images (copies of stored ones), published at once."""
+    summary = RunSummary(
+        run_id=run_id,
+        catalog=request.catalog,
+        output=context.store.describe(),
+        preview=False,
+        selection=request.selection().describe(),
+    )
+    finish_run(
+        context.store,
+        summary,
+        copied,
+        prepared.rejects,
+        started_at=started_at,
+        provider=context.settings.provider or "openai-compatible",
+        model=context.settings.model,
+        catalog=prepared.catalog,
+        prices=context.prices,
+        approval_required=context.settings.approval_required,
+    )
+    return summary

@@ -45,6 +45,9 @@ class Submission:
     jobs: list[Job]
     # Chained variants whose bases are in this batch: submitted once the bases are collected.
     held: list[Job] = field(default_factory=list)
+    # Jobs whose request is byte-identical to another job's in this batch: no line of their own,
+    # the other's image is copied into their slot at collection (job key -> the requesting job).
+    copies: dict[str, str] = field(default_factory=dict)
     state: State = "submitting"
     batch_id: str | None = None
     input_file_id: str | None = None
@@ -67,6 +70,11 @@ class Submission:
     def due_by(self) -> str:
         submitted = datetime.fromisoformat(self.submitted_at)
         return (submitted + COMPLETION_WINDOW).isoformat(timespec="seconds")
+
+    @property
+    def requested(self) -> list[Job]:
+        """The jobs with a line in the batch: those the provider makes and bills."""
+        return [job for job in self.jobs if job.key not in self.copies]
 
     def job_keys(self) -> Iterator[str]:
         for job in (*self.jobs, *self.held):

@@ -1,8 +1,10 @@
 """Submitting jobs as batches: photos uploaded once, requests in JSONL files, each recorded.
 
 Each input file becomes one batch and one submission record, written before the batch is created
-and again as soon as it exists. Chained variants whose base is in the same submission are held in
-its record and sent once the base is collected (``send_variants``), editing the stored base.
+and again as soon as it exists. Jobs whose requests are byte-identical (``Job.request_identity``)
+share one line, as synchronous runs share one request: the others are recorded as its copies.
+Chained variants whose base is in the same submission are held in its record and sent once the
+base is collected (``send_variants``), editing the stored base.
 """
 
 from __future__ import annotations
@@ -80,23 +82,30 @@ class BatchSender:
         return await self.submit(free) if free else []
 
     async def _submit_endpoint(self, endpoint: str, jobs: list[Job]) -> list[Submission]:
-        lines = [await self._line(job) for job in jobs]
+        leaders, copies = one_line_per_request(jobs)
+        lines = [await self._line(job) for job in leaders]
         submissions = []
         start = 0
         for file_lines in input_files(lines, max_lines=self.max_lines):
-            in_file = jobs[start : start + len(file_lines)]
+            in_file = leaders[start : start + len(file_lines)]
             start += len(file_lines)
-            submissions.append(await self._create(endpoint, in_file, b"".join(file_lines)))
+            followers = [(job, leader.key) for leader in in_file for job in copies[leader.key]]
+            content = b"".join(file_lines)
+            submissions.append(await self._create(endpoint, in_file, followers, content))
         return submissions
 
-    async def _create(self, endpoint: str, jobs: list[Job], content: bytes) -> Submission:
+    async def _create(
+        self, endpoint: str, jobs: list[Job], copies: list[tuple[Job, str]], content: bytes
+    ) -> Submission:
+        """One batch of ``jobs``' lines; ``copies`` are jobs with their requesting job's key."""
         submission = Submission(
             submission_id=secrets.token_hex(8),
             run_id=self.run_id,
             catalog=self.catalog,
             endpoint=endpoint,
             submitted_at=now_iso(),
-            jobs=jobs,
+            jobs=[*jobs, *(job for job, _ in copies)],
+            copies={job.key: leader for job, leader in copies},
         )
         etag = await asyncio.to_thread(record, self.store, submission)
         file_id = await self.client.upload(
@@ -149,6 +158,21 @@ class BatchSender:
         if stored is None:
             return None
         return with_base(job, hashlib.sha256(stored.data).hexdigest())
+
+
+def one_line_per_request(jobs: Sequence[Job]) -> tuple[list[Job], dict[str, list[Job]]]:
+    """The jobs that get a line (the first with each request identity) and, by their key, the
+    jobs whose requests are identical to theirs. A chained variant's request holds its base's
+    bytes, so variants always get lines of their own (as in ``shared_requests``)."""
+    leaders: dict[str, Job] = {}
+    copies: dict[str, list[Job]] = {}
+    for job in jobs:
+        identity = job.key if job.depends_on is not None else job.request_identity
+        leader = leaders.setdefault(identity, job)
+        copies.setdefault(leader.key, [])
+        if leader is not job:
+            copies[leader.key].append(job)
+    return list(leaders.values()), copies
 
 
 async def recover_lost(client: BatchClient, store: ObjectStore) -> list[Submission]:

@@ -28,6 +28,7 @@ from catalog_imagegen.generation.providers.access_check import (
     models_answer_problem,
     unreachable,
 )
+from catalog_imagegen.generation.providers.answered_checks import take_passed_check
 from catalog_imagegen.generation.providers.base import (
     CONTENT_TYPES,
     GeneratedImage,
@@ -132,9 +133,12 @@ class OpenAICompatibleProvider:
 
     async def check_access(self) -> None:
         """One cheap call before any paid one: ``GET {base_url}/models/{model}``. Raises
-        ``ProviderUnusable`` when no image request of the run could succeed."""
+        ``ProviderUnusable`` when no image request of the run could succeed. A command line
+        that asked the same moments ago, in this process, is taken at its word once."""
         if problem := base_url_problem(self.base_url):
             raise ProviderUnusable(problem, bad_input=True)
+        if take_passed_check(self.base_url, self.model):
+            return
         try:
             response = await self._http.get(f"models/{self.model}", timeout=CHECK_TIMEOUT)
         except (httpx.TransportError, httpx.InvalidURL) as error:

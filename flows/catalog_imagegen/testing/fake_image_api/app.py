@@ -129,6 +129,7 @@ class FakeImageApp:
     async def _model(self, request: Request) -> Response:
         """``GET /v1/models/{model}``: the model object, or 404 ``model_not_found``."""
         config = self.config
+        self.log.looked_up(request.path_params["model"])
         if not config.models_endpoint:
             raise HTTPException(404)
         try:

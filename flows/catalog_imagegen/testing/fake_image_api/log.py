@@ -154,6 +154,7 @@ class RequestLog:
         self._in_flight = 0
         self._max_in_flight = 0
         self._downloads = 0
+        self._model_lookups: list[str] = []
 
     def started(self) -> None:
         with self._lock:
@@ -169,6 +170,15 @@ class RequestLog:
         with self._lock:
             return self._window.admit(n, limit, now)
 
+    def looked_up(self, model: str) -> None:
+        with self._lock:
+            self._model_lookups.append(model)
+
+    def model_lookups(self) -> list[str]:
+        """The models asked about with ``GET /v1/models/{model}``, in order."""
+        with self._lock:
+            return list(self._model_lookups)
+
     def downloaded(self) -> None:
         with self._lock:
             self._downloads += 1
@@ -181,6 +191,7 @@ class RequestLog:
         """Forget everything seen; requests still in flight keep counting as in flight."""
         with self._lock:
             self._records.clear()
+            self._model_lookups.clear()
             self._window = ImageWindow()
             self._max_in_flight = self._in_flight
             self._downloads = 0

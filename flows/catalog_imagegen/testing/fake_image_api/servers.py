@@ -143,6 +143,11 @@ class FakeImageApi:
     def requests(self) -> list[RecordedRequest]:
         return self.app.log.records()
 
+    @property
+    def model_lookups(self) -> list[str]:
+        """The models asked about with ``GET /v1/models/{model}`` (not in ``requests``)."""
+        return self.app.log.model_lookups()
+
     def stats(self) -> FakeImageApiStats:
         return self.app.log.stats(time.monotonic())
 
