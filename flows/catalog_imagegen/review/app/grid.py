@@ -19,7 +19,9 @@ SKUS_PER_PAGE = 10
 FILTER_NAMES = ("status", "flag", "undecided", "template", "season", "colour", "q")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed (the cells of a run are shared by every request): a frozen
+# dataclass's __init__ costs three times as much, and a big run's first open makes 10,000 of them.
+@dataclass(slots=True)
 class GridCell:
     slot: Slot
     colour: str  # as the catalog writes it
@@ -43,8 +45,8 @@ class GridCell:
     def decided(
         self, decision: Decision | None, regeneration: Mapping[str, Any] | None
     ) -> GridCell:
-        """This cell with a decision and a regeneration (``dataclasses.replace``, only faster:
-        a big run has thousands of decisions)."""
+        """A copy of this cell with a decision and a regeneration (``dataclasses.replace``, only
+        faster: a big run has thousands of decisions)."""
         return GridCell(
             self.slot, self.colour, self.status, self.reason, self.template_version, self.flags,
             self.entry, decision, self.earlier, regeneration,
