@@ -69,10 +69,14 @@ def build_store(settings: Settings) -> ObjectStore:
 
 
 def build_review(
-    settings: Settings, templates: Mapping[str, PromptTemplate] | None = None
+    settings: Settings,
+    templates: Mapping[str, PromptTemplate] | None = None,
+    *,
+    preview: bool = False,
 ) -> ReviewSettings | None:
-    """Colour QA thresholds, and each template's mask (where the product is), when it has one."""
-    if not settings.colour_qa:
+    """Colour QA thresholds, and each template's mask (where the product is), when it has one.
+    None for offline previews: placeholders have no product to measure."""
+    if not settings.colour_qa or preview:
         return None
     masks: dict[str, Mask] = {}
     for name, template in (templates or {}).items():

@@ -164,8 +164,7 @@ def image_maker(
 ) -> ImageMaker:
     """The run's one ImageMaker: request slots, spend control, the photo loader (confined by
     the settings' source policy), the templates' masks and reference images, and colour QA."""
-    # Placeholders have no product to measure: colour QA is for real images only.
-    review = None if resources.provider.is_preview else build_review(settings, templates)
+    review = build_review(settings, templates, preview=resources.provider.is_preview)
     return ImageMaker(
         resources.provider,
         resources.store,

@@ -8,8 +8,6 @@ must name the same images.
 from __future__ import annotations
 
 import hashlib
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,36 +17,24 @@ from catalog_imagegen.generation.batch.submissions import load_submissions
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
-from tests.batch.test_batch_runs import KEY, latest_keys, stored_images, sync_image_requests
-from tests.conftest import SAMPLE_CATALOG
+from tests.batch.conftest import latest_keys, stored_images, sync_image_requests
 from tests.test_variants import CATALOG, CHAIN_TEMPLATE, SAMPLE_PHOTO, SEASONS
-
-
-@pytest.fixture
-def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImageApi]:
-    with FakeImageApi(api_key=KEY) as api:
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
-        monkeypatch.setenv("CATALOG_IMAGEGEN_BATCH_POLL_SECONDS", "0.05")
-        yield api
 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_sample_catalog_by_batch_makes_what_a_synchronous_run_makes(
-    tmp_path: Path, fake_api: FakeImageApi, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fake_api: FakeImageApi, sample_catalog: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    catalog = tmp_path / "sample" / "catalog.csv"
-    shutil.copytree(SAMPLE_CATALOG.parent, catalog.parent)
     by_batch, by_sync = tmp_path / "batch-out", tmp_path / "sync-out"
 
-    code = main(["run", str(catalog), "--output", str(by_batch), "--via", "batch", "--wait"])
+    code = main(["run", str(sample_catalog), "--output", str(by_batch), "--via", "batch", "--wait"])
     assert code == 0, capsys.readouterr().out
     assert sync_image_requests(fake_api) == 0
     billed = fake_api.app.batches.billed
     assert set(billed.values()) == {1}  # every line delivered (and paid) once
     assert len(stored_images(by_batch)) == 288
 
-    code = main(["run", str(catalog), "--output", str(by_sync), "--no-progress"])
+    code = main(["run", str(sample_catalog), "--output", str(by_sync), "--no-progress"])
     assert code == 0, capsys.readouterr().out
     # Both send identical requests once and copy the image into the other slots.
     assert len(billed) == sync_image_requests(fake_api) < 288
@@ -110,16 +96,14 @@ def test_chained_variants_edit_their_collected_base_images(
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_synchronous_run_does_not_send_jobs_an_open_batch_holds(
-    tmp_path: Path, fake_api: FakeImageApi, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fake_api: FakeImageApi, sample_catalog: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    catalog = tmp_path / "sample" / "catalog.csv"
-    shutil.copytree(SAMPLE_CATALOG.parent, catalog.parent)
     output = tmp_path / "out"
     fake_api.configure(batch_delay_s=3600)
-    batch_run = ["run", str(catalog), "--output", str(output), "--template", "product_card"]
+    batch_run = ["run", str(sample_catalog), "--output", str(output), "--template", "product_card"]
     assert main([*batch_run, "--via", "batch"]) == 0
 
-    assert main(["run", str(catalog), "--output", str(output), "--no-progress"]) == 0
+    assert main(["run", str(sample_catalog), "--output", str(output), "--no-progress"]) == 0
     sent = {r.prompt for r in fake_api.requests if r.path in ("/v1/images/generations",)}
     batched = {line.call.prompt for b in fake_api.app.batches.batches.values() for line in b.lines}
     assert sent and batched and not sent & batched
@@ -127,16 +111,14 @@ def test_a_synchronous_run_does_not_send_jobs_an_open_batch_holds(
 
 @pytest.mark.usefixtures("prefect_harness")
 async def test_the_seasonal_refresh_submits_batches_and_the_served_poller_collects_them(
-    tmp_path: Path, fake_api: FakeImageApi
+    tmp_path: Path, fake_api: FakeImageApi, sample_catalog: Path
 ) -> None:
     from catalog_imagegen.flows.batches import batch_collect
     from catalog_imagegen.flows.service import seasonal_refresh
 
-    catalog = tmp_path / "sample" / "catalog.csv"
-    shutil.copytree(SAMPLE_CATALOG.parent, catalog.parent)
     output = tmp_path / "out"
     state = await seasonal_refresh(
-        catalog=str(catalog), on="2026-11-30", output=str(output), return_state=True
+        catalog=str(sample_catalog), on="2026-11-30", output=str(output), return_state=True
     )
     assert state.is_completed() and "submitted in" in (state.message or "")
     assert sync_image_requests(fake_api) == 0

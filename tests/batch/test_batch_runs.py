@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,23 +25,11 @@ from catalog_imagegen.planning.pricing import DEFAULT_PRICE_TABLE
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import SettingsFileError, load_settings, load_settings_with
 from catalog_imagegen.storage.local import LocalDirectoryStore
-from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from catalog_imagegen.testing.fake_image_api.batch_lines import LineError
+from tests.batch.conftest import latest_keys, stored_images, sync_image_requests
 from tests.conftest import SAMPLE_CATALOG
 from tests.plugins.catalog_runs import write_catalog, write_tiny_templates
-
-KEY = "sk-batch-test-key"
-SYNC_IMAGE_PATHS = ("/v1/images/generations", "/v1/images/edits")
-
-
-@pytest.fixture
-def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImageApi]:
-    with FakeImageApi(api_key=KEY) as api:
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
-        monkeypatch.setenv("CATALOG_IMAGEGEN_BATCH_POLL_SECONDS", "0.05")
-        yield api
 
 
 @pytest.fixture
@@ -53,19 +40,6 @@ def small_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CATALOG_IMAGEGEN_TEMPLATES_DIR", str(folder))
     skus = [f"SKU-{n}" for n in range(4)]
     return write_catalog(tmp_path / "catalog.csv", skus, ["navy", "red"], ["winter"])
-
-
-def stored_images(output: Path) -> list[Path]:
-    return sorted(p for p in (output / "images").rglob("*") if p.is_file())
-
-
-def sync_image_requests(api: FakeImageApi) -> int:
-    return sum(1 for r in api.requests if r.path in SYNC_IMAGE_PATHS)
-
-
-def latest_keys(output: Path) -> dict[tuple[str, str, str, str], str]:
-    entries = load_latest(LocalDirectoryStore(output)).entries
-    return {slot: entry.storage_key for slot, entry in entries.items()}
 
 
 def run_batch(catalog: Path, output: Path, *flags: str) -> int:

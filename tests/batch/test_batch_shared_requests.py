@@ -4,8 +4,6 @@ submission. Over real HTTP against the fake Files and Batches API, with the samp
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,25 +15,9 @@ from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
-from tests.batch.test_batch_runs import KEY, sync_image_requests
+from tests.batch.conftest import sync_image_requests
 from tests.conftest import SAMPLE_CATALOG
 from tests.plugins.catalog_runs import REPO
-
-
-@pytest.fixture
-def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImageApi]:
-    with FakeImageApi(api_key=KEY) as api:
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
-        monkeypatch.setenv("CATALOG_IMAGEGEN_BATCH_POLL_SECONDS", "0.05")
-        yield api
-
-
-@pytest.fixture
-def catalog(tmp_path: Path) -> Path:
-    copied = tmp_path / "sample" / "catalog.csv"
-    shutil.copytree(SAMPLE_CATALOG.parent, copied.parent)
-    return copied
 
 
 def colour_edits(seasons: tuple[str, ...] = ()) -> list[Job]:
@@ -56,14 +38,14 @@ def batch_run(catalog: Path, output: Path, *flags: str) -> int:
 
 
 def test_identical_requests_share_one_batch_line_and_every_slot_gets_the_image(
-    tmp_path: Path, fake_api: FakeImageApi, catalog: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fake_api: FakeImageApi, sample_catalog: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     jobs = colour_edits()
     distinct = {job.request_identity for job in jobs}
     assert len(distinct) < len(jobs)  # the sample's colour edits repeat across seasons
     output = tmp_path / "out"
 
-    assert batch_run(catalog, output) == 0, capsys.readouterr().out
+    assert batch_run(sample_catalog, output) == 0, capsys.readouterr().out
 
     billed = fake_api.app.batches.billed
     assert len(billed) == len(distinct) and set(billed.values()) == {1}
@@ -79,15 +61,15 @@ def test_identical_requests_share_one_batch_line_and_every_slot_gets_the_image(
 
 
 def test_a_later_batch_run_copies_images_stored_for_identical_requests(
-    tmp_path: Path, fake_api: FakeImageApi, catalog: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fake_api: FakeImageApi, sample_catalog: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out"
-    assert batch_run(catalog, output, "--season", "autumn") == 0, capsys.readouterr().out
+    assert batch_run(sample_catalog, output, "--season", "autumn") == 0, capsys.readouterr().out
     autumn = {job.request_identity for job in colour_edits(("autumn",))}
     assert len(fake_api.app.batches.billed) == len(autumn)
     capsys.readouterr()
 
-    assert batch_run(catalog, output) == 0
+    assert batch_run(sample_catalog, output) == 0
     printed = capsys.readouterr().out
 
     everything = colour_edits()
@@ -107,14 +89,14 @@ def test_a_later_batch_run_copies_images_stored_for_identical_requests(
 
 
 def test_a_failed_line_fails_the_jobs_that_shared_it(
-    tmp_path: Path, fake_api: FakeImageApi, catalog: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fake_api: FakeImageApi, sample_catalog: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shared = [j for j in colour_edits() if j.sku == "JKT-001" and j.colour.key == "navy"]
     assert len(shared) == 2 and len({j.request_identity for j in shared}) == 1
     fake_api.configure(moderation_pattern="Alpine Down Jacket to Navy")
     output = tmp_path / "out"
 
-    assert batch_run(catalog, output, "--sku", "JKT-001") == 1
+    assert batch_run(sample_catalog, output, "--sku", "JKT-001") == 1
     printed = capsys.readouterr().out
 
     assert "4 generated, 2 failed" in printed

@@ -112,3 +112,17 @@ async () => {
   return images.map(img => img.naturalWidth);
 }
 """
+
+
+def test_offline_previews_in_the_lab_carry_no_colour_qa_flags(lab_run: LabResult) -> None:
+    """Placeholders have no product to measure, as in production runs: a flag on one would
+    send a merchandiser after a problem the draft does not have."""
+    entries = [
+        image["entry"]
+        for slot in lab_run.document["slots"]
+        for image in slot["images"].values()
+        if image.get("entry")
+    ]
+    assert entries and lab_run.document["preview"]
+    colour_kinds = {"colour_mismatch", "near_blank", "near_duplicate"}
+    assert not [f for e in entries for f in e["flags"] if f["kind"] in colour_kinds]

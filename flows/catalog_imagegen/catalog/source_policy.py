@@ -6,7 +6,9 @@ can drop a file into the inbox writes catalog rows. So a row may name:
 - a file inside the catalog's own folder (or the inbox's), after following symlinks and ``..``;
 - an ``http(s)`` URL whose host resolves only to public addresses: private, loopback,
   link-local (the cloud metadata service at 169.254.169.254) and reserved ones are refused unless
-  ``CATALOG_IMAGEGEN_ALLOW_PRIVATE_SOURCES`` is set (each redirect hop is checked again);
+  ``CATALOG_IMAGEGEN_ALLOW_PRIVATE_SOURCES`` is set (each redirect hop is checked again, and
+  ``source_http`` connects only to the addresses it has just checked, so a DNS server cannot
+  answer a public address to the check and an internal one to the connection);
 - an ``s3://`` object in a bucket listed in ``CATALOG_IMAGEGEN_SOURCE_BUCKETS``, not any bucket
   the worker's credentials happen to reach.
 
@@ -71,21 +73,33 @@ class SourcePolicy:
             raise SourceRefused(f"source image {uri} refused: no host")
         if self.allow_private_http:
             return
-        for address in addresses_of(host, uri):
-            kind = non_public_kind(address)
-            if kind:
-                raise SourceRefused(
-                    f"source image {uri} refused: {host} is a {kind} address {address} "
-                    f"(set {ALLOW_PRIVATE_VARIABLE}=true to allow)"
-                )
+        try:
+            addresses = addresses_of(host)
+        except SourceRefused as refused:
+            raise SourceRefused(f"source image {uri} refused: {refused}") from None
+        reason = refusal_of(host, addresses)
+        if reason:
+            raise SourceRefused(f"source image {uri} refused: {reason}")
 
 
-def addresses_of(host: str, uri: str) -> list[IPAddress]:
+def addresses_of(host: str) -> list[IPAddress]:
+    """What ``host`` resolves to now (a hostile DNS server may answer differently next time)."""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        raise SourceRefused(f"source image {uri} refused: cannot resolve {host}") from None
+        raise SourceRefused(f"cannot resolve {host}") from None
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def refusal_of(host: str, addresses: list[IPAddress]) -> str | None:
+    """Why ``host`` may not be read at these addresses, or ``None`` if all are public."""
+    for address in addresses:
+        kind = non_public_kind(address)
+        if kind:
+            return (
+                f"{host} is a {kind} address {address} (set {ALLOW_PRIVATE_VARIABLE}=true to allow)"
+            )
+    return None
 
 
 def non_public_kind(address: IPAddress) -> str | None:

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from catalog_imagegen.catalog.source_http import source_http_client
 from catalog_imagegen.catalog.source_policy import SourcePolicy, SourceRefused
 from catalog_imagegen.generation.image_files import InvalidImage, inspect_image
 from catalog_imagegen.generation.providers.base import CONTENT_TYPES, SourceImage
@@ -38,6 +39,8 @@ class SourceLoader:
         http: httpx.AsyncClient | None = None,
         policy: SourcePolicy | None = None,
     ) -> None:
+        """``http`` replaces the client that connects only to checked addresses (``source_http``):
+        for tests answering with ``httpx.MockTransport``, never for real fetching."""
         self.base_dir = base_dir
         self.policy = policy or SourcePolicy()
         self._http = http
@@ -104,7 +107,7 @@ class SourceLoader:
 
     async def _fetch_http(self, uri: str) -> bytes:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=60, follow_redirects=False)
+            self._http = source_http_client(self.policy)
         url = uri
         try:
             for _ in range(MAX_REDIRECTS + 1):
@@ -118,6 +121,8 @@ class SourceLoader:
                             f"source image {uri} answered HTTP {response.status_code}"
                         )
                     return await _read_capped(uri, response)
+        except SourceRefused as refused:  # the address connected to (this hop's or a later one's)
+            raise SourceImageError(f"source image {uri} refused: {refused}") from None
         except httpx.HTTPError as error:
             raise SourceImageError(
                 f"source image {uri} is unreachable ({type(error).__name__})"

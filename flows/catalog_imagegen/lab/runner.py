@@ -82,7 +82,9 @@ def run_lab(request: LabRequest, settings: Settings) -> LabResult:
         sources=SourceLoader(Path(request.catalog).resolve().parent),
         concurrency=settings.concurrency,
         control=control,
-        review=build_review(settings, {target: templates[target]}),
+        review=build_review(
+            settings, {target: templates[target]}, preview=resources.provider.is_preview
+        ),
     )
     outcomes = asyncio.run(_make(plan, engine, lab_id, resources.provider))
     info = LabRunInfo(

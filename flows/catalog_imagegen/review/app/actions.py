@@ -23,7 +23,7 @@ from catalog_imagegen.review.app.context import (
     with_query,
 )
 from catalog_imagegen.review.app.grid import GridCell, GridFilter, manifest_entry
-from catalog_imagegen.review.app.run_page import RunView, run_view
+from catalog_imagegen.review.app.run_page import RunView, run_manifest_key, run_view
 from catalog_imagegen.review.app.runs_page import HELD, PARTLY
 from catalog_imagegen.review.approval import ApprovalError, approve_run, remember_rejections
 from catalog_imagegen.review.decisions import (
@@ -94,7 +94,8 @@ def _regenerate(run_id: str, request: Request, form: Mapping[str, list[str]]) ->
     view = run_view(context, run_id)
     cells = [c for c in view.cells if c.name in {cell.name for cell in cells}]
     notes = {c.slot: c.decision.note if c.decision else "" for c in cells}
-    entries = [e for e in map(manifest_entry, cells) if e is not None]
+    whole = context.documents.load(context.store, run_manifest_key(run_id)) or {}
+    entries = [e for cell in cells if (e := manifest_entry(whole, cell)) is not None]
     remember_rejections(context.store, entries, {slot_name(s): n for s, n in notes.items()})
     if cells:
         context.regenerator.start(run_id, str(view.run.document.get("catalog", "")), notes)
