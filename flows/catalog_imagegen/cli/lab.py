@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from catalog_imagegen.cli.request_flags import STORE_FLAGS, add_store_flags
-from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK, EXIT_STOPPED
+from catalog_imagegen.cli.summary import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURES,
+    EXIT_OK,
+    EXIT_STOPPED,
+    OneLineParser,
+)
 
 ENDPOINT_FLAGS = ("concurrency", "rpm", "model")
 
@@ -38,7 +44,7 @@ def lab_main(argv: Sequence[str]) -> int:
 
 
 def try_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="catalog-imagegen lab",
         description="Try template drafts beside the current template on a few products. "
         "Also: `lab choose LAB_ID VERSION --note ...`, `lab promote DRAFT --as TEMPLATE`.",
@@ -63,7 +69,7 @@ def try_parser() -> argparse.ArgumentParser:
 
 
 def choose_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="catalog-imagegen lab choose", description="record the version a reviewer prefers"
     )
     parser.add_argument("lab_id", help="the lab run (its page names it)")
@@ -75,7 +81,7 @@ def choose_parser() -> argparse.ArgumentParser:
 
 
 def promote_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="catalog-imagegen lab promote",
         description="copy a draft over a template, keeping the old one in templates/.history/",
     )

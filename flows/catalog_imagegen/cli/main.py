@@ -29,7 +29,7 @@ from catalog_imagegen.cli.request_flags import (
 )
 from catalog_imagegen.cli.scale_out import add_deploy_command, add_shard_flags
 from catalog_imagegen.cli.service import add_server_command, add_service_commands
-from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_STOPPED, Terminated
+from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_STOPPED, OneLineParser, Terminated
 from catalog_imagegen.planning.templates import TemplateError
 from catalog_imagegen.request import RequestError
 from catalog_imagegen.settings import SettingsError
@@ -38,13 +38,6 @@ from catalog_imagegen.storage.run_history import UnknownRun
 
 BAD_INPUT = (CatalogError, TemplateError, RequestError, SettingsError, UnknownRun)
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Flag errors as one line naming the flag (argparse prints its whole usage first)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,8 +9,9 @@ a run.
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from catalog_imagegen.storage.run_lock import ALREADY_RUNNING
 
@@ -20,6 +21,13 @@ EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 
 class Terminated(KeyboardInterrupt):
     """SIGTERM: stop like Ctrl-C does, keeping what is stored (Prefect lets a KeyboardInterrupt
     through its tasks and flows, where an ordinary exception would only fail one task)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Flag errors as one line naming the flag (argparse prints its whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def report_state(state: Any) -> int:

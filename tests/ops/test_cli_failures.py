@@ -1,6 +1,9 @@
-"""A store that cannot be used, met by every command that reads or writes one: one line on stderr
-naming the bucket and endpoint, exit 3 (as a run stops on it), no traceback and no secret. Run as
-a merchandiser runs it, a real process, against a real S3 server (SeaweedFS)."""
+"""What a merchandiser meets when a command cannot go on, run as they run it (a real process):
+one line on stderr naming what failed, the documented exit code, no traceback, no secret.
+
+A store that cannot be used (a real S3 server, SeaweedFS: refused credentials, no such bucket, an
+endpoint that does not answer), met by every command that reads or writes one, exits 3 as a run
+that stops on it; so does a Prefect server that does not answer. A bad flag exits 2."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
+from tests.conftest import SAMPLE_CATALOG
 from tests.plugins.ops import free_port
 
 WRONG_SECRET = "wrong-secret-value-0123456789"
@@ -69,3 +73,38 @@ def test_a_store_that_cannot_be_used_is_one_line_naming_it(
     assert (endpoint or s3_env.endpoint_url) in lines[0]
     for secret in (WRONG_SECRET, s3_env.secret_key, API_KEY):
         assert secret not in said
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "named"),
+    [
+        (["lab", "DRAFT", "--slots", "many"], 2, "--slots"),
+        (["lab", "choose", "lab-1"], 2, "version"),
+        (["lab", "promote", "DRAFT"], 2, "--as"),
+        (["deploy", "--pool", "shards"], 3, "PREFECT"),
+        (["run", "CATALOG", "--shards", "2", "--pool", "shards"], 3, "PREFECT"),
+    ],
+)
+def test_a_bad_flag_or_an_unreachable_server_is_one_line_naming_it(
+    argv: list[str], code: int, named: str, tmp_path: Path
+) -> None:
+    server = f"http://127.0.0.1:{free_port()}/api"
+    names = {"DRAFT": str(tmp_path / "card.j2"), "CATALOG": str(SAMPLE_CATALOG)}
+    (tmp_path / "card.j2").write_text("A {{ title }} in {{ colour }}.")
+    env = os.environ | {"CATALOG_IMAGEGEN_LOCAL_SERVER": "off", "PREFECT_API_URL": server}
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog_imagegen.cli", *(names.get(a, a) for a in argv)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], done.stderr
+    if code == 3:
+        assert server in lines[0]
