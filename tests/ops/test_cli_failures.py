@@ -83,15 +83,19 @@ def test_a_store_that_cannot_be_used_is_one_line_naming_it(
         (["lab", "promote", "DRAFT"], 2, "--as"),
         (["deploy", "--pool", "shards"], 3, "PREFECT"),
         (["run", "CATALOG", "--shards", "2", "--pool", "shards"], 3, "PREFECT"),
+        (["lab", "DRAFT", "--catalog", "CATALOG", "--base-url", "API"], 3, "image API"),
     ],
 )
 def test_a_bad_flag_or_an_unreachable_server_is_one_line_naming_it(
     argv: list[str], code: int, named: str, tmp_path: Path
 ) -> None:
     server = f"http://127.0.0.1:{free_port()}/api"
-    names = {"DRAFT": str(tmp_path / "card.j2"), "CATALOG": str(SAMPLE_CATALOG)}
-    (tmp_path / "card.j2").write_text("A {{ title }} in {{ colour }}.")
+    api = f"http://127.0.0.1:{free_port()}/v1"
+    names = {"DRAFT": str(tmp_path / "product_card.j2"), "CATALOG": str(SAMPLE_CATALOG), "API": api}
+    (tmp_path / "product_card.j2").write_text("A {{ title }} in {{ colour }}.")
     env = os.environ | {"CATALOG_IMAGEGEN_LOCAL_SERVER": "off", "PREFECT_API_URL": server}
+    if "API" in argv:  # a key, so the command goes as far as the image API
+        env |= {"OPENAI_API_KEY": API_KEY, "CATALOG_IMAGEGEN_API_KEY_ENV": "OPENAI_API_KEY"}
     done = subprocess.run(
         [sys.executable, "-m", "catalog_imagegen.cli", *(names.get(a, a) for a in argv)],
         cwd=tmp_path,
@@ -106,5 +110,6 @@ def test_a_bad_flag_or_an_unreachable_server_is_one_line_naming_it(
     assert "Traceback" not in done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and named in lines[0], done.stderr
-    if code == 3:
-        assert server in lines[0]
+    if code == 3:  # the server or image API that does not answer, by its URL
+        assert (api if "API" in argv else server) in lines[0]
+    assert API_KEY not in done.stdout + done.stderr

@@ -94,6 +94,7 @@ def promote_parser() -> argparse.ArgumentParser:
 
 def try_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.catalog.model import CatalogError
+    from catalog_imagegen.cli.endpoint_check import endpoint_refusal
     from catalog_imagegen.lab.experiment import EmptySample, LabSample
     from catalog_imagegen.lab.runner import LabRequest, run_lab
     from catalog_imagegen.planning.templates import TemplateError
@@ -115,6 +116,8 @@ def try_command(args: argparse.Namespace) -> int:
             sheet=args.sheet,
         )
         request = LabRequest(catalog, tuple(args.drafts), args.against, sample, args.max_cost)
+        if (refused := endpoint_refusal(settings)) is not None:  # as `run` checks it
+            return refused
         result = run_lab(request, settings)
     except (CatalogError, TemplateError, EmptySample, SettingsFileError) as error:
         return _bad_input(str(error))
