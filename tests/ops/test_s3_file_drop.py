@@ -11,6 +11,7 @@ from catalog_imagegen.cli.main import main
 from catalog_imagegen.definitions import build_inbox
 from catalog_imagegen.flows.file_drop import poll_inbox
 from catalog_imagegen.storage.local import LocalDirectoryStore
+from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.storage.s3 import S3ObjectStore
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.ops.test_file_drop import BAD_ROWS, PipelineWithoutPrefect
@@ -94,3 +95,19 @@ def test_watch_once_on_a_bucket_inbox(
     assert main(["watch", inbox_uri, "--once", "--output", str(out), "--settle", "0"]) == 0
     assert "again.csv: duplicate" in capsys.readouterr().out
     assert len(list((out / "manifests" / "runs").glob("*.json"))) == 1
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_watch_stores_into_the_bucket_its_store_flags_name(
+    s3_env: SeaweedFS, s3_bucket: str, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "tees.csv").write_text(
+        "sku,title,category,colours,seasons\nT-1,Tee,Tops,Navy,summer\n"
+    )
+    flags = ["--bucket", s3_bucket, "--prefix", "shop", "--settle", "0"]
+    assert main(["watch", str(inbox), "--once", *flags]) == 0
+    latest = load_latest(S3ObjectStore(s3_bucket, "shop"))
+    assert latest.entries and {e.sku for e in latest.entries.values()} == {"T-1"}
+    assert not (tmp_path / "output").exists()

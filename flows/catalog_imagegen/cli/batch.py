@@ -32,7 +32,7 @@ from catalog_imagegen.planning.pricing import PriceTable
 from catalog_imagegen.request import RunRequest
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.settings_file import SettingsFileError, load_settings_with
-from catalog_imagegen.storage.base import ObjectStore, StoreError
+from catalog_imagegen.storage.base import ObjectStore
 
 ENDPOINT_FLAGS = ("provider", "base_url")
 
@@ -50,7 +50,7 @@ def batch_run_command(request: RunRequest, settings: Settings, via: str, wait: b
         context = batch_context(settings)
         context.store.check_access()
         submitted = asyncio.run(submit_request(request, settings, via))
-    except (BatchModeError, StoreError) as error:
+    except BatchModeError as error:  # a store that cannot be used ends it in cli.main
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BatchApiError as error:

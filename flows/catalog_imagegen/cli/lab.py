@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from catalog_imagegen.cli.request_flags import STORE_FLAGS, add_store_flags
-from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_FAILURES, EXIT_OK, EXIT_STOPPED
+from catalog_imagegen.cli.summary import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURES,
+    EXIT_OK,
+    EXIT_STOPPED,
+    OneLineParser,
+)
 
 ENDPOINT_FLAGS = ("concurrency", "rpm", "model")
 
@@ -38,7 +44,7 @@ def lab_main(argv: Sequence[str]) -> int:
 
 
 def try_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="catalog-imagegen lab",
         description="Try template drafts beside the current template on a few products. "
         "Also: `lab choose LAB_ID VERSION --note ...`, `lab promote DRAFT --as TEMPLATE`.",
@@ -63,7 +69,7 @@ def try_parser() -> argparse.ArgumentParser:
 
 
 def choose_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="catalog-imagegen lab choose", description="record the version a reviewer prefers"
     )
     parser.add_argument("lab_id", help="the lab run (its page names it)")
@@ -75,7 +81,7 @@ def choose_parser() -> argparse.ArgumentParser:
 
 
 def promote_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="catalog-imagegen lab promote",
         description="copy a draft over a template, keeping the old one in templates/.history/",
     )
@@ -88,11 +94,11 @@ def promote_parser() -> argparse.ArgumentParser:
 
 def try_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.catalog.model import CatalogError
+    from catalog_imagegen.cli.endpoint_check import endpoint_refusal
     from catalog_imagegen.lab.experiment import EmptySample, LabSample
     from catalog_imagegen.lab.runner import LabRequest, run_lab
     from catalog_imagegen.planning.templates import TemplateError
     from catalog_imagegen.settings_file import SettingsFileError
-    from catalog_imagegen.storage.base import StoreError
 
     if args.slots < 1:
         return _bad_input("--slots must be at least 1")
@@ -110,8 +116,10 @@ def try_command(args: argparse.Namespace) -> int:
             sheet=args.sheet,
         )
         request = LabRequest(catalog, tuple(args.drafts), args.against, sample, args.max_cost)
+        if (refused := endpoint_refusal(settings)) is not None:  # as `run` checks it
+            return refused
         result = run_lab(request, settings)
-    except (CatalogError, TemplateError, EmptySample, SettingsFileError, StoreError) as error:
+    except (CatalogError, TemplateError, EmptySample, SettingsFileError) as error:
         return _bad_input(str(error))
     print_lab_result(result)
     if result.stop_reason:
@@ -153,14 +161,13 @@ def choose_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.lab.runner import write_lab_page
     from catalog_imagegen.lab.store import LabStore
     from catalog_imagegen.settings_file import SettingsFileError
-    from catalog_imagegen.storage.base import StoreError
 
     by = args.by or _user()
     try:
         store = LabStore(build_store(_settings(args, STORE_FLAGS)))
         choice = choose(store, args.lab_id, args.version, note=args.note, by=by)
         page = write_lab_page(store, load_lab_document(store, args.lab_id))
-    except (UnknownLabRun, UnknownVersion, SettingsFileError, StoreError) as error:
+    except (UnknownLabRun, UnknownVersion, SettingsFileError) as error:
         return _bad_input(str(error))
     print(f"{args.version}: {choice.describe()}")
     print(f"Lab page:     {page}")
@@ -176,13 +183,12 @@ def promote_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.planning.templates import TemplateError
     from catalog_imagegen.request import RunRequest
     from catalog_imagegen.settings_file import SettingsFileError
-    from catalog_imagegen.storage.base import StoreError
 
     try:
         settings = _settings(args, STORE_FLAGS)
         promotion = promote(args.draft, args.template, settings.templates_dir)
         chosen = list(choices_of(promotion.new.version, LabStore(build_store(settings))))
-    except (TemplateError, SettingsFileError, StoreError) as error:
+    except (TemplateError, SettingsFileError) as error:
         return _bad_input(str(error))
     print("\n".join(promotion.lines()))
     for choice in chosen:

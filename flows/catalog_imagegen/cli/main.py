@@ -1,8 +1,10 @@
 """The ``catalog-imagegen`` command: a thin shell over the pipeline and the flows.
 
 Every input error (catalog, template, flag, setting, run id) is reported here as one line naming
-what is wrong, with exit code 2 and no traceback, before Prefect or any provider starts. Exit
-codes are in ``cli.summary``.
+what is wrong, with exit code 2 and no traceback, before Prefect or any provider starts. So is a
+store that cannot be used (an unreachable endpoint, a missing bucket, refused credentials): one
+line naming the bucket and endpoint or the folder, never a credential, and exit code 3 as a run
+that stops on it. Exit codes are in ``cli.summary``.
 """
 
 from __future__ import annotations
@@ -27,21 +29,15 @@ from catalog_imagegen.cli.request_flags import (
 )
 from catalog_imagegen.cli.scale_out import add_deploy_command, add_shard_flags
 from catalog_imagegen.cli.service import add_server_command, add_service_commands
-from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, Terminated
+from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_STOPPED, OneLineParser, Terminated
 from catalog_imagegen.planning.templates import TemplateError
 from catalog_imagegen.request import RequestError
 from catalog_imagegen.settings import SettingsError
+from catalog_imagegen.storage.base import StoreError
 from catalog_imagegen.storage.run_history import UnknownRun
 
 BAD_INPUT = (CatalogError, TemplateError, RequestError, SettingsError, UnknownRun)
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Flag errors as one line naming the flag (argparse prints its whole usage first)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BAD_INPUT as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except StoreError as error:  # every command that reads or writes a store ends here
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_STOPPED
     except Terminated:
         stop_now("terminated: stored images are kept; run again to finish", EXIT_TERMINATED)
     except KeyboardInterrupt:

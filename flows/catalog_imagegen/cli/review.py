@@ -31,6 +31,7 @@ def review_command(args: argparse.Namespace) -> int:
         public_base_url=args.public_base_url, progress=False,
     )  # fmt: skip
     store = build_store(settings)
+    store.check_access()  # a store that cannot be used ends the command in cli.main, not a page
     try:
         context = review_context(store, settings, args.host)
     except ReviewAppError as error:

@@ -125,16 +125,15 @@ def dry_run_command(request: RunRequest, settings: Settings, *, as_json: bool = 
     from catalog_imagegen.generation.preflight import check_plan
     from catalog_imagegen.generation.providers.model_rules import ModelTableError, load_model_table
     from catalog_imagegen.planning.pricing import load_price_table
-    from catalog_imagegen.storage.base import StoreError
 
-    try:
+    try:  # a store that cannot be used ends the command in cli.main
         store = build_store(settings)
         prepared = pipeline.prepare(request, settings, store)
         models = load_model_table(settings.models_file)
         prices = load_price_table(settings.prices_file, models)
         forecast = pipeline.dry_run(prepared, request, settings, store, prices)
         by_batch = pipeline.dry_run(prepared, request, settings, store, prices.for_batch())
-    except (StoreError, ModelTableError) as error:
+    except ModelTableError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     check = check_plan(prepared.jobs, models, datetime.now(UTC).date())

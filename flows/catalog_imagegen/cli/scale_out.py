@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from catalog_imagegen.cli.summary import EXIT_STOPPED
+
 if TYPE_CHECKING:
+    import httpx
+
     from catalog_imagegen.request import RunRequest
     from catalog_imagegen.settings import Settings
 
@@ -35,24 +39,27 @@ def add_shard_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def deploy_command(args: argparse.Namespace) -> int:
+    import httpx
+
     from catalog_imagegen.flows.scale_out import deploy_shard_flow
     from catalog_imagegen.planning.sharding import SHARD_DEPLOYMENT_NAME
 
     if not api_url():
         print(f"error: {NO_SERVER.replace('--shards', 'deploy')}", file=sys.stderr)
         return 2
-    asyncio.run(deploy_shard_flow(args.pool))
+    try:
+        asyncio.run(deploy_shard_flow(args.pool))
+    except httpx.TransportError as error:
+        return server_unreachable(error)
     print(f"Deployment {SHARD_DEPLOYMENT_NAME} on work pool {args.pool!r}.")
     print(f"Start workers where the package is installed: prefect worker start --pool {args.pool}")
     return 0
 
 
 def sharded_run_command(args: argparse.Namespace, request: RunRequest, settings: Settings) -> int:
-    from catalog_imagegen.flows.scale_out import (
-        catalog_sharded_run,
-        deploy_shard_flow,
-        shard_deployment_exists,
-    )
+    import httpx
+
+    from catalog_imagegen.flows.scale_out import catalog_sharded_run
     from catalog_imagegen.planning.sharding import (
         SHARD_DEPLOYMENT_NAME,
         ShardingError,
@@ -67,9 +74,11 @@ def sharded_run_command(args: argparse.Namespace, request: RunRequest, settings:
     except ShardingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.pool:
-        asyncio.run(deploy_shard_flow(args.pool))
-    elif not asyncio.run(shard_deployment_exists()):
+    try:
+        ready = deployment_ready(args.pool)
+    except httpx.TransportError as error:
+        return server_unreachable(error)
+    if not ready:
         print(
             f"error: no deployment {SHARD_DEPLOYMENT_NAME}: "
             "run `catalog-imagegen deploy --pool NAME` first (or pass --pool)",
@@ -86,6 +95,16 @@ def sharded_run_command(args: argparse.Namespace, request: RunRequest, settings:
         )
     )
     return report(state)
+
+
+def deployment_ready(pool: str | None) -> bool:
+    """Register the shard deployment on ``pool`` when one is named; else whether it exists."""
+    from catalog_imagegen.flows.scale_out import deploy_shard_flow, shard_deployment_exists
+
+    if pool:
+        asyncio.run(deploy_shard_flow(pool))
+        return True
+    return asyncio.run(shard_deployment_exists())
 
 
 def shared_request(request: RunRequest, settings: Settings) -> RunRequest:
@@ -120,6 +139,16 @@ def report(state: Any) -> int:
         if value:
             print(f"{label + ':':<14}{value}")
     return 0 if combined.ok else 1
+
+
+def server_unreachable(error: httpx.TransportError) -> int:
+    """The Prefect server does not answer: one line naming it, not httpx's traceback."""
+    print(
+        f"error: cannot reach the Prefect server at {api_url()} ({type(error).__name__}): "
+        "check PREFECT_API_URL and that the server is up",
+        file=sys.stderr,
+    )
+    return EXIT_STOPPED
 
 
 def api_url() -> str | None:

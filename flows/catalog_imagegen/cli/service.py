@@ -25,7 +25,7 @@ def add_service_commands(commands: argparse._SubParsersAction[Any]) -> None:
 
     watch = commands.add_parser("watch", help="run every catalog file dropped into an inbox")
     watch.add_argument("inbox", nargs="?", help="inbox folder (default CATALOG_IMAGEGEN_INBOX)")
-    watch.add_argument("--output", help="output folder (default ./output)")
+    add_store_flags(watch)  # where the runs store their images, named as `run` names it
     watch.add_argument("--once", action="store_true", help="look once, run what is there, exit")
     watch.add_argument("--poll", type=float, default=10.0, help="seconds between looks")
     watch.add_argument(
@@ -89,8 +89,9 @@ def approve_command(args: argparse.Namespace) -> int:
 def watch_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.flows.file_drop import watch_inbox
 
+    store_flags = {name: getattr(args, name) for name in STORE_FLAGS}
     return watch_inbox(
-        args.inbox, output=args.output, once=args.once, poll=args.poll, settle=args.settle
+        args.inbox, once=args.once, poll=args.poll, settle=args.settle, **store_flags
     )
 
 

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from catalog_imagegen.cli.batch import open_batch_lines
 from catalog_imagegen.cli.request_flags import STORE_FLAGS
-from catalog_imagegen.cli.summary import EXIT_BAD_INPUT, EXIT_OK
+from catalog_imagegen.cli.summary import EXIT_OK
 from catalog_imagegen.definitions import build_store
 from catalog_imagegen.settings_file import load_settings_with
-from catalog_imagegen.storage.base import StoreError
 from catalog_imagegen.storage.run_history import recent_runs, status_line
 
 
 def status_command(args: argparse.Namespace) -> int:
-    try:
-        store = build_store(load_settings_with(**{k: getattr(args, k) for k in STORE_FLAGS}))
-        rows = [status_line(run) for run in recent_runs(store, args.limit)]
-    except StoreError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    store = build_store(load_settings_with(**{k: getattr(args, k) for k in STORE_FLAGS}))
+    rows = [status_line(run) for run in recent_runs(store, args.limit)]  # StoreError: cli.main
     if not rows:
         print(f"no runs yet in {store.describe()}")
     for line in open_batch_lines(store):

@@ -2,13 +2,16 @@
 
 Exit codes: 0 everything done, 1 some images failed or were not dispatched, 2 the input cannot be
 used (one line, no traceback), 3 the run was stopped (bad key, out of credit, store access denied),
-4 an identical run or backfill is already running.
+4 an identical run or backfill is already running. A store that cannot be used (credentials
+refused, no such bucket, an endpoint that does not answer) ends every command with 3, as it stops
+a run.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from catalog_imagegen.storage.run_lock import ALREADY_RUNNING
 
@@ -18,6 +21,13 @@ EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ALREADY_RUNNING = 0, 
 class Terminated(KeyboardInterrupt):
     """SIGTERM: stop like Ctrl-C does, keeping what is stored (Prefect lets a KeyboardInterrupt
     through its tasks and flows, where an ordinary exception would only fail one task)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Flag errors as one line naming the flag (argparse prints its whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def report_state(state: Any) -> int:

@@ -197,14 +197,17 @@ async def run_result(state: Any) -> RunResult:
 
 
 def watch_inbox(
-    location: str | None, *, output: str | None, once: bool, poll: float, settle: float
+    location: str | None, *, once: bool, poll: float, settle: float, **store_flags: str | None
 ) -> int:
-    """``catalog-imagegen watch``: poll an inbox on this machine, without a Prefect server."""
+    """``catalog-imagegen watch``: poll an inbox on this machine, without a Prefect server.
+    ``store_flags``: where the runs store their images (``output``, ``bucket``, ``prefix``,
+    ``public_base_url``), checked before the first look, so a store that cannot be used ends the
+    command (``StoreError``) instead of failing every file dropped."""
     from catalog_imagegen.definitions import build_inbox, build_store
     from catalog_imagegen.request import RunRequest
     from catalog_imagegen.settings_file import load_settings_with
 
-    settings = load_settings_with(inbox=location, output=output)
+    settings = load_settings_with(inbox=location, **store_flags)
     if not settings.inbox:
         print("error: give an inbox folder (or set CATALOG_IMAGEGEN_INBOX)", file=sys.stderr)
         return 2
@@ -214,9 +217,17 @@ def watch_inbox(
     from catalog_imagegen.flows.refresh import catalog_refresh
 
     inbox, store = build_inbox(settings.inbox), build_store(settings)
+    store.check_access()
 
     async def run_catalog(path: str) -> RunResult:
-        request = RunRequest(catalog=path, output=settings.output, progress=settings.progress)
+        request = RunRequest(
+            catalog=path,
+            output=settings.output,
+            bucket=settings.bucket,
+            prefix=settings.prefix,
+            public_base_url=settings.public_base_url,
+            progress=settings.progress,
+        )
         state = await catalog_refresh(request, return_state=True)
         return await run_result(state)
 

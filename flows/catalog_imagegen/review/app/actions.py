@@ -23,7 +23,7 @@ from catalog_imagegen.review.app.context import (
     with_query,
 )
 from catalog_imagegen.review.app.grid import GridCell, GridFilter, manifest_entry
-from catalog_imagegen.review.app.run_page import RunView, run_view
+from catalog_imagegen.review.app.run_page import RunView, run_manifest_key, run_view
 from catalog_imagegen.review.app.runs_page import HELD, PARTLY
 from catalog_imagegen.review.approval import ApprovalError, approve_run, remember_rejections
 from catalog_imagegen.review.decisions import (
@@ -44,7 +44,7 @@ ANY_REVISION = 1 << 62
 async def set_reviewer(request: Request) -> Response:
     form = await read_form(request)
     name = first(form, "name")[:MAX_NAME]
-    response = _back(form, f"Decisions are now recorded as {name}." if name else "Name cleared.")
+    response = back_to(form, f"Decisions are now recorded as {name}." if name else "Name cleared.")
     # Quoted: a cookie carries Latin-1 at most, and reviewers are called 佐藤 or Zoë too.
     response.set_cookie(REVIEWER_COOKIE, quote(name), max_age=365 * 86400, samesite="strict")
     return response
@@ -57,7 +57,7 @@ async def decide_images(run_id: str, request: Request) -> Response:
 
 
 def _decide_images(run_id: str, request: Request, form: Mapping[str, list[str]]) -> Response:
-    context, by = context_of(request), _reviewer(request)
+    context, by = context_of(request), reviewer_named(request)
     view = _held_view(request, run_id)
     decision = APPROVED if first(form, "decision") == "approve" else REJECTED
     targets = [cell.slot for cell in _targets(view, form) if cell.entry is not None]
@@ -73,7 +73,7 @@ def _decide_images(run_id: str, request: Request, form: Mapping[str, list[str]])
         )
     except StaleDecision as error:
         return _refused(request, str(error))
-    return _back(form, f"{decision.capitalize()}: {len(targets)} image(s).")
+    return back_to(form, f"{decision.capitalize()}: {len(targets)} image(s).")
 
 
 @router.post("/runs/{run_id}/regenerate", name="regenerate")
@@ -83,7 +83,7 @@ async def regenerate(run_id: str, request: Request) -> Response:
 
 
 def _regenerate(run_id: str, request: Request, form: Mapping[str, list[str]]) -> Response:
-    context, by = context_of(request), _reviewer(request)
+    context, by = context_of(request), reviewer_named(request)
     view = run_view(context, run_id)
     cells = [c for c in _targets(view, form) if c.entry is not None and not _running(c)]
     for cell in cells:  # what is made again is, by that, rejected; with its note if it has one
@@ -94,11 +94,12 @@ def _regenerate(run_id: str, request: Request, form: Mapping[str, list[str]]) ->
     view = run_view(context, run_id)
     cells = [c for c in view.cells if c.name in {cell.name for cell in cells}]
     notes = {c.slot: c.decision.note if c.decision else "" for c in cells}
-    entries = [e for e in map(manifest_entry, cells) if e is not None]
+    whole = context.documents.load(context.store, run_manifest_key(run_id)) or {}
+    entries = [e for cell in cells if (e := manifest_entry(whole, cell)) is not None]
     remember_rejections(context.store, entries, {slot_name(s): n for s, n in notes.items()})
     if cells:
         context.regenerator.start(run_id, str(view.run.document.get("catalog", "")), notes)
-    return _back(form, f"Regenerating {len(cells)} image(s): the new images appear when stored.")
+    return back_to(form, f"Regenerating {len(cells)} image(s): the new images appear when stored.")
 
 
 @router.post("/runs/{run_id}/publish", name="publish")
@@ -108,14 +109,14 @@ async def publish(run_id: str, request: Request) -> Response:
 
 
 def _publish(run_id: str, request: Request, form: Mapping[str, list[str]]) -> Response:
-    context, by = context_of(request), _reviewer(request)
+    context, by = context_of(request), reviewer_named(request)
     try:
         approval = approve_run(context.store, run_id, by=by)
     except ApprovalError as error:
         if "approved already" in str(error):
-            return _back(form, f"Run {run_id} is published already.")
+            return back_to(form, f"Run {run_id} is published already.")
         return _refused(request, str(error))
-    return _back(
+    return back_to(
         form,
         f"Published {approval.approved} image(s) to the storefront; "
         f"{len(approval.rejected)} rejected image(s) left out.",
@@ -148,14 +149,14 @@ def _held_view(request: Request, run_id: str) -> RunView:
     return view
 
 
-def _reviewer(request: Request) -> str:
+def reviewer_named(request: Request) -> str:
     name = reviewer_of(request)
     if not name:
         raise HTTPException(400, "Type your name first (top of the page), so decisions say who.")
     return name
 
 
-def _back(form: Mapping[str, list[str]], message: str) -> RedirectResponse:
+def back_to(form: Mapping[str, list[str]], message: str) -> RedirectResponse:
     back = first(form, "back", "/")
     if not back.startswith("/") or back.startswith("//"):
         back = "/"  # only ever back into this app

@@ -12,12 +12,18 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from catalog_imagegen.review.app import actions, files, run_page, runs_page
+from catalog_imagegen.review.app import actions, files, lab_page, run_page, runs_page
 from catalog_imagegen.review.app.context import ReviewContext, context_of
 from catalog_imagegen.review.app.security import add_guards
 
-PAGES: tuple[APIRouter, ...] = (runs_page.router, run_page.router, actions.router, files.router)
-NAVIGATION = [("Runs", "/")]  # (link text, path) shown on every page
+PAGES: tuple[APIRouter, ...] = (
+    runs_page.router,
+    run_page.router,
+    actions.router,
+    files.router,
+    lab_page.router,
+)
+NAVIGATION = [("Runs", "/"), ("Lab", "/lab")]  # (link text, path) shown on every page
 
 
 def create_review_app(context: ReviewContext, pages: tuple[APIRouter, ...] = PAGES) -> FastAPI:

@@ -14,7 +14,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from catalog_imagegen.review.app.documents import DocumentCache
+from catalog_imagegen.review.app.documents import HEADINGS_KEPT, DocumentCache
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
 
@@ -39,6 +39,9 @@ class ReviewContext:
     token: str | None = field(default=None, repr=False)  # required on every request when set
     csrf_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     documents: DocumentCache = field(default_factory=DocumentCache, repr=False)
+    headings: DocumentCache = field(
+        default_factory=lambda: DocumentCache(HEADINGS_KEPT), repr=False
+    )  # the runs list's, apart: many runs listed never push out the run being reviewed
     pages: Environment = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -47,6 +50,7 @@ class ReviewContext:
             autoescape=select_autoescape(default=True),
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # else every included cell's template file is checked on disk
         )
         self.pages.globals.update(image_url=image_url, with_query=with_query)
         self.pages.filters["basename"] = lambda path: PurePath(str(path or "")).name

@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from catalog_imagegen.review.app.context import context_of
 from catalog_imagegen.storage.manifest import IMMUTABLE
 
-SERVED_PREFIXES = ("images/", "manifests/")
+IMAGE_PREFIXES = ("images/", "lab/images/")  # the lab's images sit in its corner (``lab/``)
+SERVED_PREFIXES = (*IMAGE_PREFIXES, "manifests/")
 
 router = APIRouter()
 
@@ -24,5 +25,5 @@ def stored_file(key: str, request: Request) -> Response:
     content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
     if content_type.startswith("text/html"):
         content_type = "text/plain"  # a stored page never runs in the app's origin
-    cache = IMMUTABLE if key.startswith("images/") else "no-cache"
+    cache = IMMUTABLE if key.startswith(IMAGE_PREFIXES) else "no-cache"
     return Response(stored.data, media_type=content_type, headers={"Cache-Control": cache})

@@ -1,7 +1,9 @@
 """A run's review grid as data: every slot's image, status, flags, decision and earlier image,
 filtered and cut into pages. Pure: the run manifest, the decisions and the storefront's current
-images in, rows out; the pages render it. Images stay the manifests' own JSON objects (making
-20,000 ``ManifestEntry`` objects for one page of a big run would cost more than the page).
+images in, rows out; the pages render it. Images stay JSON objects, cut to what the pages show
+(``document_shapes``): making 20,000 ``ManifestEntry`` objects for one page of a big run would cost
+more than the page. The decision-free part of a run's grid (``RunGrid``) is built once per pair of
+manifests; each request only lays its decisions over it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ SKUS_PER_PAGE = 10
 FILTER_NAMES = ("status", "flag", "undecided", "template", "season", "colour", "q")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed (the cells of a run are shared by every request): a frozen
+# dataclass's __init__ costs three times as much, and a big run's first open makes 10,000 of them.
+@dataclass(slots=True)
 class GridCell:
     slot: Slot
     colour: str  # as the catalog writes it
@@ -37,6 +41,16 @@ class GridCell:
     @property
     def label(self) -> str:
         return " ".join(self.slot)
+
+    def decided(
+        self, decision: Decision | None, regeneration: Mapping[str, Any] | None
+    ) -> GridCell:
+        """A copy of this cell with a decision and a regeneration (``dataclasses.replace``, only
+        faster: a big run has thousands of decisions)."""
+        return GridCell(
+            self.slot, self.colour, self.status, self.reason, self.template_version, self.flags,
+            self.entry, decision, self.earlier, regeneration,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,35 +114,77 @@ class GridPage:
     pages: int
 
 
+@dataclass(frozen=True, slots=True)
+class RunGrid:
+    """A run's slots against one storefront version, before any decision: built once per pair
+    of (immutable) manifests, then given each request's decisions with ``cells``."""
+
+    undecided: list[GridCell]
+    index: dict[str, int]  # slot name -> position in ``undecided``
+    templates: list[str]
+    seasons: list[str]  # in the run's order
+    colours: list[str]
+    flag_kinds: list[str]
+
+    @classmethod
+    def build(cls, document: Mapping[str, Any], storefront: Mapping[str, Any]) -> RunGrid:
+        """``document``: the run manifest; ``storefront``: the nested ``images`` of the manifest
+        ``latest.json`` points at."""
+        images = document.get("images", {})
+        cells = [_cell(job, images, storefront) for job in document.get("jobs", [])]
+        return cls(
+            undecided=cells,
+            index={cell.name: n for n, cell in enumerate(cells)},
+            templates=sorted({cell.slot[3] for cell in cells}),
+            seasons=list(dict.fromkeys(cell.slot[2] for cell in cells)),
+            colours=sorted({cell.colour for cell in cells}),
+            flag_kinds=flag_kinds(cells),
+        )
+
+    def cells(self, decisions: Decisions) -> list[GridCell]:
+        """Every planned slot of the run, in the run's order, with its decision and
+        regeneration."""
+        cells = list(self.undecided)
+        for name in decisions.slots.keys() | decisions.regenerations.keys():
+            if (n := self.index.get(name)) is not None:
+                cells[n] = cells[n].decided(
+                    decisions.slots.get(name), decisions.regenerations.get(name)
+                )
+        return cells
+
+
 def grid_cells(
     document: Mapping[str, Any], decisions: Decisions, storefront: Mapping[str, Any]
 ) -> list[GridCell]:
     """Every planned slot of the run, in the run's order; ``storefront``: the nested ``images``
     of the manifest ``latest.json`` points at."""
-    images = document.get("images", {})
-    cells = []
-    for job in document.get("jobs", []):
-        slot = (job["sku"], job["colour"], job["season"], job["template"])
-        entry, current = _image(images, slot), _image(storefront, slot)
-        cells.append(
-            GridCell(
-                slot=slot,
-                colour=entry.get("colour", job["colour"]) if entry else job["colour"],
-                status=job.get("status", ""),
-                reason=job.get("reason", ""),
-                template_version=job.get("template_version", ""),
-                flags=tuple(entry.get("flags", ()) if entry else job.get("flags", ())),
-                entry=entry,
-                decision=decisions.of(slot),
-                earlier=current if current and entry and current["key"] != entry["key"] else None,
-                regeneration=decisions.regenerations.get(slot_name(slot)),
-            )
-        )
-    return cells
+    return RunGrid.build(document, storefront).cells(decisions)
 
 
-def manifest_entry(cell: GridCell) -> ManifestEntry | None:
-    return None if cell.entry is None else ManifestEntry.from_json(cell.slot, cell.entry)
+def _cell(
+    job: Mapping[str, Any], images: Mapping[str, Any], storefront: Mapping[str, Any]
+) -> GridCell:
+    slot = (job["sku"], job["colour"], job["season"], job["template"])
+    entry, current = _image(images, slot), _image(storefront, slot)
+    return GridCell(
+        slot=slot,
+        colour=entry.get("colour", job["colour"]) if entry else job["colour"],
+        status=job.get("status", ""),
+        reason=job.get("reason", ""),
+        template_version=job.get("template_version", ""),
+        flags=tuple(entry.get("flags", ()) if entry else job.get("flags", ())),
+        entry=entry,
+        decision=None,
+        earlier=current if current and entry and current["key"] != entry["key"] else None,
+        regeneration=None,
+    )
+
+
+def manifest_entry(document: Mapping[str, Any], cell: GridCell) -> ManifestEntry | None:
+    """The slot's whole entry in ``document``, the whole run manifest (a cell keeps only what the
+    pages show)."""
+    data = _image(document.get("images", {}), cell.slot)
+    return None if data is None else ManifestEntry.from_json(cell.slot, data)
 
 
 def _image(images: Mapping[str, Any], slot: Slot) -> Mapping[str, Any] | None:

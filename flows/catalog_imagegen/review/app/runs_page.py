@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from catalog_imagegen.review.app.context import context_of
+from catalog_imagegen.review.app.document_shapes import RUN_HEADING
 from catalog_imagegen.review.approval import load_approval
 from catalog_imagegen.review.decisions import Decisions, load_decisions
 from catalog_imagegen.storage.base import ObjectStore
@@ -31,7 +32,7 @@ def runs(request: Request) -> HTMLResponse:
     context = context_of(request)
     rows = []
     for run_id in reversed(run_ids(context.store)[-RUNS_SHOWN:]):
-        document = context.documents.peek(context.store, f"{RUNS_PREFIX}{run_id}.json")
+        document = context.headings.load(context.store, f"{RUNS_PREFIX}{run_id}.json", RUN_HEADING)
         if document is None:
             continue  # deleted since the listing
         run = RunRecord(run_id, document)

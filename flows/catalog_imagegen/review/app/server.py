@@ -11,9 +11,9 @@ import uvicorn
 
 from catalog_imagegen.review.app.app import create_review_app
 from catalog_imagegen.review.app.context import Regenerator, ReviewContext
-from catalog_imagegen.review.app.documents import warm
 from catalog_imagegen.review.app.links import REVIEW_URL_VARIABLE
 from catalog_imagegen.review.app.regenerating import DeploymentRegenerator, InProcessRegenerator
+from catalog_imagegen.review.app.run_page import warm
 from catalog_imagegen.settings import Settings
 from catalog_imagegen.storage.base import ObjectStore
 
@@ -53,9 +53,9 @@ def review_context(
 def review_server(
     context: ReviewContext, host: str, port: int, *, warm_up: bool = True
 ) -> uvicorn.Server:
-    """The app's server; the newest runs' manifests are parsed meanwhile, in the background."""
+    """The app's server; the newest runs' grids are read meanwhile, in the background."""
     if warm_up:
-        threading.Thread(target=warm, args=(context.documents, context.store), daemon=True).start()
+        threading.Thread(target=warm, args=(context,), daemon=True).start()
     app = create_review_app(context)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     return uvicorn.Server(config)
