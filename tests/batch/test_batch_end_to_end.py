@@ -18,6 +18,7 @@ from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from tests.batch.conftest import latest_keys, stored_images, sync_image_requests
+from tests.plugins.ops import sample_head
 from tests.test_variants import CATALOG, CHAIN_TEMPLATE, SAMPLE_PHOTO, SEASONS
 
 
@@ -98,6 +99,7 @@ def test_chained_variants_edit_their_collected_base_images(
 def test_a_synchronous_run_does_not_send_jobs_an_open_batch_holds(
     tmp_path: Path, fake_api: FakeImageApi, sample_catalog: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    sample_catalog.write_bytes(sample_head(3))  # three products, every template: 72 images
     output = tmp_path / "out"
     fake_api.configure(batch_delay_s=3600)
     batch_run = ["run", str(sample_catalog), "--output", str(output), "--template", "product_card"]
