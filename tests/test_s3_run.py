@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from catalog_imagegen.cli.main import main
 from catalog_imagegen.flows.refresh import catalog_refresh
 from catalog_imagegen.generation.provenance import source_type_of
 from catalog_imagegen.request import RunRequest
@@ -135,21 +134,16 @@ async def test_a_rerun_after_a_partial_run_keeps_every_entry(
     assert all(latest[slot] == entry for slot, entry in first_entries.items())
 
 
-def test_a_wrong_secret_stops_at_once_naming_bucket_and_endpoint(
-    tmp_path: Path,
-    s3_env: SeaweedFS,
-    s3_bucket: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+async def test_a_flow_run_with_a_wrong_secret_stops_with_its_summary_naming_the_store(
+    s3_env: SeaweedFS, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A scheduled or served run (no CLI before it) checks the store itself; the CLI's one-line
+    check before Prefect starts is in tests/ops/test_cli_failures.py."""
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value")
-    code = main(["run", str(SAMPLE_CATALOG), "--bucket", s3_bucket, "--no-progress"])
-    out = capsys.readouterr()
-    assert code == 3
-    stopped = [line for line in out.out.splitlines() if line.startswith("STOPPED")]
-    assert len(stopped) == 1
-    assert s3_bucket in stopped[0] and s3_env.endpoint_url in stopped[0]
-    assert "wrong-secret-value" not in out.out + out.err
+    summary = await run(catalog=str(SAMPLE_CATALOG), bucket=s3_bucket)
+    assert not summary.ok and summary.stop_reason
+    assert s3_bucket in summary.stop_reason and s3_env.endpoint_url in summary.stop_reason
+    assert "wrong-secret-value" not in json.dumps(summary.as_dict())
 
 
 async def test_s3_stopping_mid_run_fails_jobs_and_keeps_latest_valid(

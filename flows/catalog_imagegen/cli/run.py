@@ -45,6 +45,7 @@ def run_command(args: argparse.Namespace) -> int:
     request, settings = checked_request(args)
     if args.dry_run:
         return dry_run_command(request, settings, as_json=args.json)
+    check_store(settings)
     if (refused := endpoint_refusal(settings)) is not None:
         return refused
     if args.shards:
@@ -63,6 +64,7 @@ def backfill_command(args: argparse.Namespace) -> int:
     request, settings = checked_request(args)
     if args.dry_run:
         return dry_run_command(request, settings, as_json=args.json)
+    check_store(settings)
     if (refused := endpoint_refusal(settings)) is not None:
         return refused
     if (code := by_batch(request, settings, args.wait)) is not None:
@@ -71,6 +73,14 @@ def backfill_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.flows.backfill import catalog_backfill
 
     return finished(run_to_end(catalog_backfill(request, return_state=True)), server)
+
+
+def check_store(settings: Settings) -> None:
+    """Before Prefect starts (about 20 s): a store that cannot be used raises ``StoreError``,
+    which ends the command in cli.main as one line, exit 3. Flow runs check it again."""
+    from catalog_imagegen.definitions import build_store
+
+    build_store(settings).check_access()
 
 
 def finished(state: Any, server: str | None) -> int:
