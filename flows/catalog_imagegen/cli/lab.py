@@ -178,7 +178,7 @@ def promote_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.cli.run import dry_run_command
     from catalog_imagegen.definitions import build_store
     from catalog_imagegen.lab.choices import choices_of
-    from catalog_imagegen.lab.promote import promote
+    from catalog_imagegen.lab.promote import draft_template, promote
     from catalog_imagegen.lab.store import LabStore
     from catalog_imagegen.planning.templates import TemplateError
     from catalog_imagegen.request import RunRequest
@@ -186,8 +186,11 @@ def promote_command(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args, STORE_FLAGS)
+        draft = draft_template(args.draft, args.template, settings.templates_dir)
+        # The store is read before the template is replaced: a store that cannot be used ends
+        # the command (cli.main, exit 3) with nothing promoted.
+        chosen = list(choices_of(draft.version, LabStore(build_store(settings))))
         promotion = promote(args.draft, args.template, settings.templates_dir)
-        chosen = list(choices_of(promotion.new.version, LabStore(build_store(settings))))
     except (TemplateError, SettingsFileError) as error:
         return _bad_input(str(error))
     print("\n".join(promotion.lines()))

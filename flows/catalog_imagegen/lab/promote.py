@@ -32,14 +32,19 @@ class Promotion:
 
 def promote(draft: Path, name: str, templates_dir: Path) -> Promotion:
     """Copy ``draft`` over template ``name``, keeping the old file in the history first."""
-    if not draft.is_file():
-        raise TemplateError(f"{draft}: no such draft file")
-    new = load_template_file(draft, templates_dir, name=name)  # refuse a broken draft up front
+    new = draft_template(draft, name, templates_dir)  # refuse a broken draft up front
     target = templates_dir / f"{name}.j2"
     old = load_template_file(target, templates_dir, name=name) if target.exists() else None
     kept_as = _keep(target, old, templates_dir) if old is not None else None
     _write_atomically(target, draft.read_bytes())
     return Promotion(name, new, old, kept_as)
+
+
+def draft_template(draft: Path, name: str, templates_dir: Path) -> PromptTemplate:
+    """The draft as template ``name`` would be once promoted (its version), changing nothing."""
+    if not draft.is_file():
+        raise TemplateError(f"{draft}: no such draft file")
+    return load_template_file(draft, templates_dir, name=name)
 
 
 def history_path(templates_dir: Path, template: PromptTemplate) -> Path:
