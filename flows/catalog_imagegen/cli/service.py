@@ -96,11 +96,10 @@ def watch_command(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from catalog_imagegen.flows.service import serve_deployments
     from catalog_imagegen.settings_file import load_settings_with
 
     settings = load_settings_with(inbox=args.inbox, catalog=args.catalog)
-    if not args.no_review:
+    if not args.no_review:  # its store checked first: one line, exit 3, before Prefect loads
         from catalog_imagegen.review.app.server import ReviewAppError, start_beside_service
 
         try:
@@ -108,5 +107,7 @@ def serve_command(args: argparse.Namespace) -> int:
         except ReviewAppError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+    from catalog_imagegen.flows.service import serve_deployments
+
     serve_deployments(settings)
     return 0

@@ -92,6 +92,7 @@ def start_beside_service(settings: Settings, host: str, port: int) -> ReviewAppT
     from catalog_imagegen.definitions import build_store
 
     store = build_store(settings)
+    store.check_access()  # as `review`: a store that cannot be used ends `serve` (cli.main)
     app = ReviewAppThread(review_context(store, settings, host, served=True), host, port)
     try:
         url = app.start()
