@@ -8,12 +8,14 @@ that stops on it; so does a Prefect server that does not answer. A bad flag exit
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from catalog_imagegen.settings import default_templates_dir
 from catalog_imagegen.testing.seaweedfs import SeaweedFS
 from tests.conftest import SAMPLE_CATALOG
 from tests.plugins.ops import free_port
@@ -21,8 +23,13 @@ from tests.plugins.ops import free_port
 WRONG_SECRET = "wrong-secret-value-0123456789"
 API_KEY = "sk-test-key-never-printed-0123"
 
-# Each command with the store flags it takes (`BUCKET` stands for the bucket under test).
+# Each command with the store flags it takes (`BUCKET` stands for the bucket under test;
+# `serve` takes its store from the settings, CATALOG_IMAGEGEN_BUCKET).
 COMMANDS = {
+    "run": ["run", "CATALOG", "--bucket", "BUCKET", "--no-progress"],
+    "backfill": ["backfill", "CATALOG", "--bucket", "BUCKET", "--no-progress"],
+    "serve": ["serve", "--review-port", "PORT"],
+    "lab promote": ["lab", "promote", "DRAFT", "--as", "product_card", "--bucket", "BUCKET"],
     "approve": ["approve", "run-1", "--bucket", "BUCKET"],
     "collect": ["collect", "--bucket", "BUCKET"],
     "cancel": ["cancel", "run-1", "--bucket", "BUCKET"],
@@ -42,9 +49,20 @@ def test_a_store_that_cannot_be_used_is_one_line_naming_it(
     bucket = "no-such-bucket-here" if failure == "no such bucket" else s3_bucket
     endpoint = f"http://127.0.0.1:{free_port()}" if failure == "endpoint unreachable" else None
     (tmp_path / "inbox").mkdir()
-    names = {"BUCKET": bucket, "PORT": str(free_port()), "INBOX": str(tmp_path / "inbox")}
+    templates = shutil.copytree(default_templates_dir(), tmp_path / "templates")
+    before = {path: path.read_bytes() for path in templates.rglob("*") if path.is_file()}
+    (tmp_path / "draft.j2").write_text("A {{ title }} in {{ colour }}.")
+    names = {
+        "BUCKET": bucket,
+        "PORT": str(free_port()),
+        "INBOX": str(tmp_path / "inbox"),
+        "CATALOG": str(SAMPLE_CATALOG),
+        "DRAFT": str(tmp_path / "draft.j2"),
+    }
     env = os.environ | {
         "CATALOG_IMAGEGEN_LOCAL_SERVER": "off",
+        "CATALOG_IMAGEGEN_TEMPLATES_DIR": str(templates),
+        "CATALOG_IMAGEGEN_BUCKET": bucket,  # flags name it too, except for `serve`
         "OPENAI_API_KEY": API_KEY,  # batch commands need a key before they open the store
         "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",  # never reached
     }
@@ -73,6 +91,8 @@ def test_a_store_that_cannot_be_used_is_one_line_naming_it(
     assert (endpoint or s3_env.endpoint_url) in lines[0]
     for secret in (WRONG_SECRET, s3_env.secret_key, API_KEY):
         assert secret not in said
+    after = {path: path.read_bytes() for path in templates.rglob("*") if path.is_file()}
+    assert after == before  # `lab promote` promoted nothing, kept no history entry
 
 
 @pytest.mark.parametrize(
