@@ -3,12 +3,15 @@ made with the run's own engine, provider, limits and colour QA, and stored under
 
 Planning is the run's ``prepare_run`` with one template swapped; resuming is the run's
 ``split_done`` against the lab's corner of the store, so trying the same draft again costs nothing.
+Channels are not part of a job's key: versions that differ only in their ``channels`` share one
+image, and each gets the renditions and checks of its own channels, derived from that image.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from catalog_imagegen.catalog.model import Reject
@@ -22,12 +25,15 @@ from catalog_imagegen.pipeline import PreparedRun, prepare_run
 from catalog_imagegen.planning.jobs import Job
 from catalog_imagegen.planning.selection import Selection, select_jobs
 from catalog_imagegen.planning.templates import Season
+from catalog_imagegen.renditions.storing import complete_renditions
 from catalog_imagegen.review.image_review import ReviewSettings
 from catalog_imagegen.storage.base import ObjectStore
 from catalog_imagegen.storage.manifest import LatestManifest
 from catalog_imagegen.storage.resume import recover_entry, split_done
 
-VersionSlot = tuple[str, str, str, str]  # sku, colour key, season, template version
+ImageSlot = tuple[str, str, str, str]  # sku, colour key, season, template version
+# ... and the version's channel names: channels are not in the template version.
+VersionSlot = tuple[str, str, str, str, tuple[str, ...]]
 
 
 class EmptySample(ValueError):
@@ -114,13 +120,14 @@ async def make_lab_images(
     plan: LabPlan, engine: LabEngine, lab_id: str, provider: ImageProvider
 ) -> dict[VersionSlot, JobOutcome]:
     """Every version's images, by slot and version: stored ones are reused, the rest made slot
-    by slot (all versions of a slot together, so a spend cap leaves whole comparisons)."""
-    unique = {job.key: job for job in _slot_order(plan)}
+    by slot (all versions of a slot together, so a spend cap leaves whole comparisons). An image
+    is made once per job key; each version's renditions are derived from it for its channels."""
+    unique: dict[str, Job] = {}
+    for job in _slot_order(plan):
+        unique.setdefault(job.key, job)  # the first version to ask for an image pays for it
     split = split_done(list(unique.values()), engine.store, LatestManifest())
-    outcomes = {
-        version_slot(job): JobOutcome(
-            job, "skipped", entry=recover_entry(job, engine.store, lab_id)
-        )
+    images = {
+        image_slot(job): JobOutcome(job, "skipped", entry=recover_entry(job, engine.store, lab_id))
         for job in split.done
     }
     maker = ImageMaker(
@@ -136,14 +143,46 @@ async def make_lab_images(
         made = await maker.make(split.todo)
     finally:
         maker.close()
-    outcomes.update((version_slot(outcome.job), outcome) for outcome in made)
-    return outcomes
+    images.update((image_slot(outcome.job), outcome) for outcome in made)
+    seen = [_as_seen_by(job, images[image_slot(job)]) for job in _slot_order(plan)]
+    with_channels = {outcome.job.key for outcome in seen if outcome.job.channels}
+    completed = await asyncio.to_thread(
+        complete_renditions, seen, engine.store, with_channels, lab_id
+    )
+    return {version_slot(outcome.job): outcome for outcome in completed}
 
 
-def version_slot(job: Job) -> VersionSlot:
+def _as_seen_by(job: Job, image: JobOutcome) -> JobOutcome:
+    """``image``'s outcome for ``job``'s version: only the renditions and compliance flags of its
+    own channels (the missing ones are derived afterwards), and free when another version's job
+    requested the image."""
+    if image.job.channels == job.channels:
+        return image
+    names = {profile.name for profile in job.channels}
+    entry = image.entry
+    if entry is not None:
+        entry = replace(
+            entry,
+            renditions={name: r for name, r in entry.renditions.items() if name in names},
+            flags=tuple(
+                flag
+                for flag in entry.flags
+                if flag.get("kind") != "noncompliant" or flag.get("channel") in names
+            ),
+        )
+    seen = replace(image.job, channels=job.channels, template_label=job.template_label)
+    return replace(image, job=seen, entry=entry, shared_from=image.job.key)
+
+
+def image_slot(job: Job) -> ImageSlot:
     """What identifies a lab image: its slot and template version. Not the job key: a chained
     colour's key changes once its base image is made."""
     return (job.sku, job.colour.key, job.season, job.template_version)
+
+
+def version_slot(job: Job) -> VersionSlot:
+    """What identifies a version's view of a lab image: the image, and the version's channels."""
+    return (*image_slot(job), tuple(profile.name for profile in job.channels))
 
 
 def _slot_order(plan: LabPlan) -> list[Job]:
