@@ -45,9 +45,9 @@ def run_command(args: argparse.Namespace) -> int:
     request, settings = checked_request(args)
     if args.dry_run:
         return dry_run_command(request, settings, as_json=args.json)
-    check_store(settings)
     if (refused := endpoint_refusal(settings)) is not None:
-        return refused
+        return refused  # first: a refused endpoint must leave no trace, not even the folder
+    check_store(settings)
     if args.shards:
         from catalog_imagegen.cli.scale_out import sharded_run_command
 
@@ -64,9 +64,9 @@ def backfill_command(args: argparse.Namespace) -> int:
     request, settings = checked_request(args)
     if args.dry_run:
         return dry_run_command(request, settings, as_json=args.json)
-    check_store(settings)
     if (refused := endpoint_refusal(settings)) is not None:
-        return refused
+        return refused  # first: a refused endpoint must leave no trace, not even the folder
+    check_store(settings)
     if (code := by_batch(request, settings, args.wait)) is not None:
         return code
     server = use_server()
