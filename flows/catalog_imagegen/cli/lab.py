@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_imagegen.cli.request_flags import STORE_FLAGS, add_store_flags
+from catalog_imagegen.cli.request_flags import STORE_FLAGS, add_store_flags, store_flags
 from catalog_imagegen.cli.summary import (
     EXIT_BAD_INPUT,
     EXIT_FAILURES,
@@ -203,7 +203,7 @@ def promote_command(args: argparse.Namespace) -> int:
         print("What the next run regenerates: give --catalog to see it and its cost")
         return EXIT_OK
     print("What the next run regenerates:")
-    request = RunRequest.checked(catalog=catalog, **{k: getattr(args, k) for k in STORE_FLAGS})
+    request = RunRequest.checked(catalog=catalog, **store_flags(args))
     return dry_run_command(request, request.settings_for(settings))
 
 

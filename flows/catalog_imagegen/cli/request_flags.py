@@ -58,6 +58,11 @@ def add_store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public-base-url", help="CDN or public URL in front of the bucket")
 
 
+def store_flags(args: argparse.Namespace) -> dict[str, str | None]:
+    """What ``add_store_flags`` read, by settings name (``load_settings_with``, ``RunRequest``)."""
+    return {name: getattr(args, name) for name in STORE_FLAGS}
+
+
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
     """Limits, provider and store: every flag of ``run`` and ``backfill`` but the selection."""
     add_store_flags(parser)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from catalog_imagegen.cli.request_flags import STORE_FLAGS, add_store_flags
+from catalog_imagegen.cli.request_flags import add_store_flags, store_flags
 
 
 def add_service_commands(commands: argparse._SubParsersAction[Any]) -> None:
@@ -73,7 +73,7 @@ def approve_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.review.approval import ApprovalError, RejectSelector, approve_run
     from catalog_imagegen.settings_file import load_settings_with
 
-    store = build_store(load_settings_with(**{name: getattr(args, name) for name in STORE_FLAGS}))
+    store = build_store(load_settings_with(**store_flags(args)))
     try:
         rejects = [RejectSelector.parse(text) for text in args.reject]
         approval = approve_run(store, args.run_id, rejects, reason=args.reason)
@@ -89,9 +89,8 @@ def approve_command(args: argparse.Namespace) -> int:
 def watch_command(args: argparse.Namespace) -> int:
     from catalog_imagegen.flows.file_drop import watch_inbox
 
-    store_flags = {name: getattr(args, name) for name in STORE_FLAGS}
     return watch_inbox(
-        args.inbox, once=args.once, poll=args.poll, settle=args.settle, **store_flags
+        args.inbox, once=args.once, poll=args.poll, settle=args.settle, **store_flags(args)
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from catalog_imagegen.cli.batch import open_batch_lines
-from catalog_imagegen.cli.request_flags import STORE_FLAGS
+from catalog_imagegen.cli.request_flags import store_flags
 from catalog_imagegen.cli.summary import EXIT_OK
 from catalog_imagegen.definitions import build_store
 from catalog_imagegen.settings_file import load_settings_with
@@ -14,7 +14,7 @@ from catalog_imagegen.storage.run_history import recent_runs, status_line
 
 
 def status_command(args: argparse.Namespace) -> int:
-    store = build_store(load_settings_with(**{k: getattr(args, k) for k in STORE_FLAGS}))
+    store = build_store(load_settings_with(**store_flags(args)))
     rows = [status_line(run) for run in recent_runs(store, args.limit)]  # StoreError: cli.main
     if not rows:
         print(f"no runs yet in {store.describe()}")

@@ -27,9 +27,14 @@ def copy_stored(
     """The outcomes of ``jobs`` whose request's image is stored (copied into their slots), and
     the jobs left to send. Blocking: run it in a worker thread."""
     stored = stored_requests(load_latest(store).entries)
-    reusable = [(job, stored.get(job.request_identity)) for job in jobs]
-    pairs = [(job, e) for job, e in reusable if e is not None and _may_reuse(job)]
-    to_send = [job for job, e in reusable if e is None or not _may_reuse(job)]
+    pairs: list[tuple[Job, ManifestEntry]] = []
+    to_send: list[Job] = []
+    for job in jobs:
+        entry = stored.get(job.request_identity) if _may_reuse(job) else None
+        if entry is None:
+            to_send.append(job)
+        else:
+            pairs.append((job, entry))
 
     def copy(pair: tuple[Job, ManifestEntry]) -> JobOutcome | Job:
         job, entry = pair
