@@ -17,21 +17,10 @@ from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.renditions.channels import load_channels
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import stored_requests
-from tests.plugins.catalog_runs import REPO, RecordingProvider
+from tests.plugins.catalog_runs import REPO, RecordingProvider, colour_edits
 
 SAMPLE = REPO / "catalog_samples" / "catalog.csv"
 TEMPLATES = REPO / "templates"
-
-
-def colour_edits(seasons: tuple[str, ...] = ()) -> list[Job]:
-    return prepare_run(
-        str(SAMPLE),
-        load_templates(TEMPLATES),
-        load_seasons(TEMPLATES),
-        model="gpt-image-2",
-        template_names=["colour_edit"],
-        season_names=seasons,
-    ).jobs
 
 
 async def make(

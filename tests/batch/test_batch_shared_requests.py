@@ -9,27 +9,11 @@ from pathlib import Path
 import pytest
 
 from catalog_imagegen.cli.main import main
-from catalog_imagegen.pipeline import prepare_run
-from catalog_imagegen.planning.jobs import Job
-from catalog_imagegen.planning.templates import load_seasons, load_templates
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from catalog_imagegen.storage.manifest import load_latest
 from catalog_imagegen.testing.fake_image_api import FakeImageApi
 from tests.batch.conftest import sync_image_requests
-from tests.conftest import SAMPLE_CATALOG
-from tests.plugins.catalog_runs import REPO
-
-
-def colour_edits(seasons: tuple[str, ...] = ()) -> list[Job]:
-    templates = REPO / "templates"
-    return prepare_run(
-        str(SAMPLE_CATALOG),
-        load_templates(templates),
-        load_seasons(templates),
-        model="gpt-image-2",
-        template_names=["colour_edit"],
-        season_names=seasons,
-    ).jobs
+from tests.plugins.catalog_runs import colour_edits
 
 
 def batch_run(catalog: Path, output: Path, *flags: str) -> int:

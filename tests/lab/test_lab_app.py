@@ -30,8 +30,6 @@ from catalog_imagegen.storage.local import LocalDirectoryStore
 from tests.lab.lab_setup import PRODUCTS, write_drafts, write_lab_catalog
 
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
 VERSIONS = ["current", "product_card.warm", "product_card.tight"]
 pytestmark = pytest.mark.slow
 
@@ -70,17 +68,6 @@ def lab_app(tmp_path: Path, templates_copy: Path) -> Iterator[LabApp]:
 def _next_second(lab_id: str) -> None:
     while datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") <= lab_id.split("-")[0]:
         time.sleep(0.05)
-
-
-@pytest.fixture
-def browser(chromium: str) -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_compare_every_version_and_choose_one_with_a_note(

@@ -17,16 +17,9 @@ from tests.lab.lab_setup import (
     write_drafts,
     write_lab_catalog,
 )
+from tests.plugins.ops import CHROMIUM_ARGS
 
 HOSTILE = "<script>document.title='pwned'</script>"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 PRICE = medium_square_price()  # per image, from the shipped model table
 

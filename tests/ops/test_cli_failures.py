@@ -41,6 +41,21 @@ COMMANDS = {
 FAILURES = ("credentials refused", "no such bucket", "endpoint unreachable")
 
 
+def command_line(
+    argv: list[str], env: dict[str, str], folder: Path
+) -> subprocess.CompletedProcess[str]:
+    """``catalog-imagegen ARGV`` as a user runs it: its own process, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "catalog_imagegen.cli", *argv],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("failure", FAILURES)
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_store_that_cannot_be_used_is_one_line_naming_it(
@@ -74,16 +89,7 @@ def test_a_store_that_cannot_be_used_is_one_line_naming_it(
     if endpoint:
         env["AWS_ENDPOINT_URL_S3"] = endpoint
 
-    argv = [names.get(word, word) for word in COMMANDS[command]]
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog_imagegen.cli", *argv],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = command_line([names.get(word, word) for word in COMMANDS[command]], env, tmp_path)
 
     said = done.stdout + done.stderr
     assert done.returncode == 3, said
@@ -119,15 +125,7 @@ def test_a_bad_flag_or_an_unreachable_server_is_one_line_naming_it(
     env = os.environ | {"CATALOG_IMAGEGEN_LOCAL_SERVER": "off", "PREFECT_API_URL": server}
     if "API" in argv:  # a key, so the command goes as far as the image API
         env |= {"OPENAI_API_KEY": API_KEY, "CATALOG_IMAGEGEN_API_KEY_ENV": "OPENAI_API_KEY"}
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog_imagegen.cli", *(names.get(a, a) for a in argv)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = command_line([names.get(a, a) for a in argv], env, tmp_path)
 
     assert done.returncode == code, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr

@@ -39,8 +39,6 @@ REPO = Path(__file__).resolve().parents[2]
 # The README's screenshot; a test run writes it only when asked to (so the tests leave the
 # checkout as they found it): CATALOG_IMAGEGEN_UPDATE_SCREENSHOTS=1 scripts/test -k review_app
 SCREENSHOT = REPO / "docs" / "review-app.png"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
 REJECTED = "SKU-0001 navy winter product_card"
 pytestmark = pytest.mark.slow
 
@@ -81,17 +79,6 @@ def held_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldRu
         finally:
             regenerator.wait(120)
             app.stop()
-
-
-@pytest.fixture
-def browser(chromium: str) -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def open_as(browser: Any, url: str, name: str) -> Any:

@@ -12,7 +12,7 @@ from catalog_imagegen.catalog.model import Reject
 from catalog_imagegen.review.page import render_review_page, review_page_key
 from catalog_imagegen.storage.local import LocalDirectoryStore
 from tests.ops.run_building import FailingPreviewProvider, make_run
-from tests.plugins.ops import find_chromium, missing_in_ci
+from tests.plugins.ops import CHROMIUM_ARGS, find_chromium, missing_in_ci
 
 HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>"
 BAD_ROW = "BAD-1,Broken Row,Outerwear,Navy,monsoon,,wool,unisex,Northwind\n"
@@ -56,14 +56,7 @@ def test_review_page_in_chromium_shows_every_image_and_every_failure(
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -29,6 +29,9 @@ from catalog_imagegen.generation.providers.base import (  # noqa: E402
     ProviderResult,
 )
 from catalog_imagegen.generation.providers.offline import OfflinePreviewProvider  # noqa: E402
+from catalog_imagegen.pipeline import prepare_run  # noqa: E402
+from catalog_imagegen.planning.jobs import Job  # noqa: E402
+from catalog_imagegen.planning.templates import load_seasons, load_templates  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,6 +44,20 @@ output_format = "png"
 -#}
 Card of {{ title }} in {{ colour }} for {{ season.label }} ({{ sku }}).
 """
+
+
+def colour_edits(seasons: tuple[str, ...] = ()) -> list[Job]:
+    """The sample catalog's ``colour_edit`` jobs: their prompts do not name the season, so a
+    product x colour's seasons are identical requests."""
+    templates = REPO / "templates"
+    return prepare_run(
+        str(REPO / "catalog_samples" / "catalog.csv"),
+        load_templates(templates),
+        load_seasons(templates),
+        model="gpt-image-2",
+        template_names=["colour_edit"],
+        season_names=seasons,
+    ).jobs
 
 
 def write_tiny_templates(folder: Path, names: Sequence[str] = ("card",)) -> Path:

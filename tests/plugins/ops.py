@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -53,10 +53,33 @@ def sample_head(products: int) -> bytes:
     return b"".join(lines[: products + 1])
 
 
+# Headless Chromium as the tests run it: no sandbox (containers), nothing fetched in the background.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's chromium; install with ``apt-get install -y chromium``."""
     return find_chromium(CHROMIUM_PATHS, os.environ)
+
+
+@pytest.fixture
+def browser(chromium: str) -> Iterator[Any]:
+    """A launched headless Chromium (Playwright's sync API), closed after the test."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 def find_chromium(paths: tuple[str, ...], environ: Mapping[str, str]) -> str:
