@@ -165,9 +165,11 @@ async def submit_request(
     if not uses_batch(via, settings, len(todo)):
         return None
     started_at = now_iso()
-    copied, todo = await asyncio.to_thread(
-        copy_stored, todo, store, run_id=run_id, model=settings.model
-    )
+    copied: list[JobOutcome] = []
+    if any(job.request_identity in sliced.reusable for job in todo):  # else no manifest read
+        copied, todo = await asyncio.to_thread(
+            copy_stored, todo, store, run_id=run_id, model=settings.model
+        )
     if copied:
         await asyncio.to_thread(
             publish_copies, context, request, prepared, run_id, copied, started_at
